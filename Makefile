@@ -1,0 +1,51 @@
+# Every target depends on `setup`, so a fresh machine needs only `make run` or `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHOPBOT := $(VENV)/bin/shopbot
+# pyenv keeps 3.10 out of PATH unless selected, so the finder also looks in its versions folder.
+PYTHON310 := $(shell scripts/find-python310)
+SETUP_STAMP := $(VENV)/.setup-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: help setup run test lint typecheck db seed train clean
+
+help:
+	@echo "make run    - set up, seed the demo store, train, start every service"
+	@echo "make test   - set up and run the whole suite"
+
+$(SETUP_STAMP): pyproject.toml
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "ERROR: Python 3.10 not found. Rasa 3.6 needs Python >=3.8,<3.11."; \
+	  echo "Install it, e.g. 'pyenv install 3.10.13' or 'apt-get install python3.10 python3.10-venv', then rerun."; \
+	  exit 1; fi
+	@echo "Using $(PYTHON310)"
+	@[ -x $(PY) ] || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip<25" wheel
+	$(PY) -m pip install -q -e ".[dev]"
+	@rm -f $(VENV)/.setup-*
+	@touch $@
+
+setup: $(SETUP_STAMP)
+
+db: setup
+	$(SHOPBOT) db init
+
+seed: db
+	$(SHOPBOT) seed-demo --if-empty
+
+run: seed
+	$(SHOPBOT) run
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf var/ .pytest_cache
