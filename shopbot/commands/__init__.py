@@ -1,0 +1,1 @@
+"""Subcommands of `shopbot`; each module defines `register(subparsers)`."""

@@ -1,0 +1,438 @@
+"""Data access for the commerce schema. Every function takes a caller-owned Session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from shopbot.db.models import (
+    EVENT_TYPES,
+    CartItem,
+    ChannelIdentity,
+    Event,
+    Handoff,
+    Offer,
+    OfferGrant,
+    Order,
+    OrderItem,
+    Product,
+    Shopper,
+    utcnow,
+)
+from shopbot.db.privacy import redact
+
+PROFILE_FIELDS = ("age_band", "gender", "region", "occupation")
+# Channels whose sender ids are already our shopper ids (the storefront and REST callers choose them).
+FIRST_PARTY_CHANNELS = frozenset({"web", "socketio", "rest", "cmdline", "storefront"})
+MAX_QUERY_CHARS = 255
+
+
+class NotFound(LookupError):
+    """A referenced row (product, shopper, offer) does not exist."""
+
+
+class InvalidRequest(ValueError):
+    """A request that can never succeed as given (bad quantity, empty order, ...)."""
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- shoppers ---------------------------------------------------------------------------------
+
+
+def ensure_shopper(session: Session, shopper_id: str, **profile: Any) -> Shopper:
+    """Return the shopper, creating it if new; profile fields are kept only with consent."""
+    if not shopper_id or len(shopper_id) > 64:
+        raise InvalidRequest("shopper id must be 1-64 characters")
+    unknown = set(profile) - set(PROFILE_FIELDS) - {"consent"}
+    if unknown:
+        raise InvalidRequest(f"unknown profile fields: {sorted(unknown)}")
+    shopper = session.get(Shopper, shopper_id)
+    if shopper is None:
+        shopper = Shopper(id=shopper_id, consent=bool(profile.get("consent", False)))
+        session.add(shopper)
+    elif "consent" in profile:
+        shopper.consent = bool(profile["consent"])
+    if shopper.consent:
+        for field in PROFILE_FIELDS:
+            if profile.get(field) is not None:
+                setattr(shopper, field, profile[field])
+    else:
+        # Without consent we keep no demographics at all, not merely ignore them.
+        for field in PROFILE_FIELDS:
+            setattr(shopper, field, None)
+    session.flush()
+    return shopper
+
+
+def resolve_shopper(session: Session, channel: str, external_id: str) -> str:
+    """Map a channel's sender id to a shopper id, creating the shopper on first contact."""
+    if not external_id:
+        raise InvalidRequest("empty sender id")
+    if channel in FIRST_PARTY_CHANNELS and len(external_id) <= 64:
+        ensure_shopper(session, external_id)
+        return external_id
+    identity = session.get(ChannelIdentity, (channel, external_id[:128]))
+    if identity is not None:
+        return identity.shopper_id
+    shopper_id = f"{channel[:12]}-{new_id()[:20]}"
+    ensure_shopper(session, shopper_id)
+    session.add(
+        ChannelIdentity(channel=channel, external_id=external_id[:128], shopper_id=shopper_id)
+    )
+    session.flush()
+    return shopper_id
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def record_event(
+    session: Session,
+    shopper_id: str,
+    type: str,
+    *,
+    product_id: str | None = None,
+    query: str | None = None,
+    dwell_seconds: float | None = None,
+    channel: str | None = None,
+    session_id: str | None = None,
+    ts: datetime | None = None,
+    event_id: str | None = None,
+) -> Event:
+    if type not in EVENT_TYPES:
+        raise InvalidRequest(
+            f"unknown event type {type!r}; expected one of {', '.join(EVENT_TYPES)}"
+        )
+    if dwell_seconds is not None and not (0 <= dwell_seconds < 86400):
+        raise InvalidRequest("dwell_seconds must be between 0 and 86400")
+    if product_id is not None and session.get(Product, product_id) is None:
+        raise NotFound(f"unknown product {product_id!r}")
+    ensure_shopper(session, shopper_id)
+    text = redact(query)
+    event = Event(
+        id=event_id or new_id(),
+        shopper_id=shopper_id,
+        product_id=product_id,
+        type=type,
+        query=text[:MAX_QUERY_CHARS] if text else None,
+        dwell_seconds=dwell_seconds,
+        channel=channel,
+        session_id=session_id,
+        ts=ts or utcnow(),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def recent_events(
+    session: Session,
+    shopper_id: str,
+    *,
+    limit: int = 100,
+    since: datetime | None = None,
+    types: Iterable[str] | None = None,
+) -> list[Event]:
+    """The shopper's latest events, newest first (served by ix_events_shopper_ts)."""
+    stmt = select(Event).where(Event.shopper_id == shopper_id)
+    if since is not None:
+        stmt = stmt.where(Event.ts >= since)
+    if types is not None:
+        stmt = stmt.where(Event.type.in_(list(types)))
+    stmt = stmt.order_by(Event.ts.desc(), Event.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def product_events(
+    session: Session, product_id: str, *, limit: int = 100, since: datetime | None = None
+) -> list[Event]:
+    stmt = select(Event).where(Event.product_id == product_id)
+    if since is not None:
+        stmt = stmt.where(Event.ts >= since)
+    return list(session.scalars(stmt.order_by(Event.ts.desc()).limit(limit)))
+
+
+# --- catalog ---------------------------------------------------------------------------------
+
+
+def get_products(session: Session, ids: Iterable[str]) -> dict[str, Product]:
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Product).where(Product.id.in_(wanted)))
+    return {p.id: p for p in rows}
+
+
+def search_products(
+    session: Session,
+    *,
+    category: str | None = None,
+    brands: Sequence[str] | None = None,
+    exclude_brands: Sequence[str] | None = None,
+    price_min: float | None = None,
+    price_max: float | None = None,
+    color: str | None = None,
+    size: str | None = None,
+    in_stock: bool = True,
+    exclude_ids: Iterable[str] | None = None,
+    text: str | None = None,
+    limit: int = 500,
+) -> list[Product]:
+    """Products satisfying every given constraint, cheapest first.
+
+    Colour and size live in the JSON attributes, whose querying differs between SQLite and
+    PostgreSQL, so they are checked in Python on the already narrowed rows.
+    """
+    stmt = select(Product)
+    if category:
+        stmt = stmt.where(Product.category == category)
+    if brands:
+        stmt = stmt.where(Product.brand.in_(list(brands)))
+    if exclude_brands:
+        stmt = stmt.where(Product.brand.not_in(list(exclude_brands)))
+    if price_min is not None:
+        stmt = stmt.where(Product.price >= price_min)
+    if price_max is not None:
+        stmt = stmt.where(Product.price <= price_max)
+    if in_stock:
+        stmt = stmt.where(Product.stock > 0)
+    excluded = set(exclude_ids or ())
+    if text:
+        like = f"%{text}%"
+        stmt = stmt.where(or_(Product.title.like(like), Product.brand.like(like)))
+    stmt = stmt.order_by(Product.price, Product.id)
+    out: list[Product] = []
+    for product in session.scalars(stmt):
+        if product.id in excluded:
+            continue
+        if color and not _attr_matches(product.attributes, "color", color):
+            continue
+        if size and not _attr_matches(product.attributes, "size", size):
+            continue
+        out.append(product)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _attr_matches(attributes: dict | None, key: str, wanted: str) -> bool:
+    value = (attributes or {}).get(key)
+    if value is None:
+        return False
+    values = value if isinstance(value, list) else [value]
+    return any(wanted == str(v) or wanted in str(v) for v in values)
+
+
+# --- cart and orders -------------------------------------------------------------------------
+
+
+def cart_add(
+    session: Session,
+    shopper_id: str,
+    product_id: str,
+    quantity: int = 1,
+    *,
+    channel: str | None = None,
+) -> CartItem:
+    if quantity < 1 or quantity > 999:
+        raise InvalidRequest("quantity must be between 1 and 999")
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"unknown product {product_id!r}")
+    ensure_shopper(session, shopper_id)
+    item = session.get(CartItem, (shopper_id, product_id))
+    if item is None:
+        item = CartItem(shopper_id=shopper_id, product_id=product_id, quantity=quantity)
+        session.add(item)
+    else:
+        item.quantity = min(999, item.quantity + quantity)
+    record_event(session, shopper_id, "add_to_cart", product_id=product_id, channel=channel)
+    session.flush()
+    return item
+
+
+def cart_remove(
+    session: Session, shopper_id: str, product_id: str, *, channel: str | None = None
+) -> bool:
+    item = session.get(CartItem, (shopper_id, product_id))
+    if item is None:
+        return False
+    session.delete(item)
+    record_event(session, shopper_id, "remove_from_cart", product_id=product_id, channel=channel)
+    session.flush()
+    return True
+
+
+def cart_items(session: Session, shopper_id: str) -> list[CartItem]:
+    stmt = select(CartItem).where(CartItem.shopper_id == shopper_id).order_by(CartItem.added_at)
+    return list(session.scalars(stmt).unique())
+
+
+def place_order(
+    session: Session,
+    shopper_id: str,
+    items: Sequence[tuple[str, int]],
+    *,
+    channel: str | None = None,
+) -> Order:
+    """Buy `items`: decrement stock atomically, record purchases, redeem granted offers."""
+    if not items:
+        raise InvalidRequest("an order needs at least one item")
+    ensure_shopper(session, shopper_id)
+    merged: dict[str, int] = {}
+    for product_id, qty in items:
+        if qty < 1:
+            raise InvalidRequest(f"quantity for {product_id!r} must be positive")
+        merged[product_id] = merged.get(product_id, 0) + qty
+    products = get_products(session, merged)
+    missing = [pid for pid in merged if pid not in products]
+    if missing:
+        raise NotFound(f"unknown products: {', '.join(missing)}")
+    order = Order(id=new_id(), shopper_id=shopper_id, total=0.0, channel=channel)
+    session.add(order)
+    session.flush()
+    total = 0.0
+    for product_id, qty in merged.items():
+        # A conditional UPDATE keeps stock from going negative when two buyers race.
+        done = session.execute(
+            update(Product)
+            .where(Product.id == product_id, Product.stock >= qty)
+            .values(stock=Product.stock - qty)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:
+            raise InvalidRequest(f"{products[product_id].title} 库存不足")
+        price = float(products[product_id].price)
+        total += price * qty
+        session.add(
+            OrderItem(order_id=order.id, product_id=product_id, quantity=qty, unit_price=price)
+        )
+        record_event(session, shopper_id, "purchase", product_id=product_id, channel=channel)
+    order.discount = _redeem_grants(session, shopper_id, order.id, products.values(), total)
+    order.total = round(max(0.0, total - order.discount), 2)
+    session.execute(
+        delete(CartItem).where(
+            CartItem.shopper_id == shopper_id, CartItem.product_id.in_(list(merged))
+        )
+    )
+    session.flush()
+    session.expire(order)
+    return order
+
+
+def _redeem_grants(
+    session: Session, shopper_id: str, order_id: str, products: Iterable[Product], total: float
+) -> float:
+    """Apply the best open grant that fits this order; returns the discount in yuan."""
+    now = utcnow()
+    rows = session.execute(
+        select(OfferGrant, Offer)
+        .join(Offer, Offer.id == OfferGrant.offer_id)
+        .where(
+            OfferGrant.shopper_id == shopper_id,
+            OfferGrant.redeemed_at.is_(None),
+            Offer.active.is_(True),
+            Offer.starts_at <= now,
+            Offer.ends_at >= now,
+        )
+    ).all()
+    products = list(products)
+    best: tuple[float, OfferGrant] | None = None
+    for grant, offer in rows:
+        base = sum(float(p.price) for p in products if offer_applies(offer, p))
+        if base <= 0 or base < float(offer.threshold or 0):
+            continue
+        value = offer_discount(offer, base)
+        if best is None or value > best[0]:
+            best = (value, grant)
+    if best is None:
+        return 0.0
+    best[1].redeemed_at = now
+    best[1].order_id = order_id
+    return round(min(best[0], total), 2)
+
+
+def offer_applies(offer: Offer, product: Product) -> bool:
+    if offer.scope == "all":
+        return True
+    target = {"product": product.id, "brand": product.brand, "category": product.category}
+    return target.get(offer.scope) == offer.scope_value
+
+
+def offer_discount(offer: Offer, base: float) -> float:
+    if offer.kind == "percent":
+        return round(base * float(offer.amount) / 100.0, 2)
+    return round(min(float(offer.amount), base), 2)
+
+
+# --- handoff and privacy ---------------------------------------------------------------------
+
+
+def create_handoff(
+    session: Session, shopper_id: str, channel: str | None, summary: str | None
+) -> Handoff:
+    ensure_shopper(session, shopper_id)
+    handoff = Handoff(shopper_id=shopper_id, channel=channel, summary=redact(summary))
+    session.add(handoff)
+    session.flush()
+    return handoff
+
+
+def forget_shopper(session: Session, shopper_id: str) -> dict[str, int]:
+    """Delete everything we hold about a shopper; returns the rows removed per table.
+
+    Deletes explicitly rather than trusting ON DELETE CASCADE, which SQLite ignores on
+    connections that did not enable foreign keys.
+    """
+    counts: dict[str, int] = {}
+    order_ids = select(Order.id).where(Order.shopper_id == shopper_id)
+    for name, stmt in (
+        ("offer_grants", delete(OfferGrant).where(OfferGrant.shopper_id == shopper_id)),
+        ("events", delete(Event).where(Event.shopper_id == shopper_id)),
+        ("cart_items", delete(CartItem).where(CartItem.shopper_id == shopper_id)),
+        ("order_items", delete(OrderItem).where(OrderItem.order_id.in_(order_ids))),
+        ("orders", delete(Order).where(Order.shopper_id == shopper_id)),
+        ("handoffs", delete(Handoff).where(Handoff.shopper_id == shopper_id)),
+        (
+            "channel_identities",
+            delete(ChannelIdentity).where(ChannelIdentity.shopper_id == shopper_id),
+        ),
+        ("shoppers", delete(Shopper).where(Shopper.id == shopper_id)),
+    ):
+        counts[name] = session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    session.flush()
+    return counts
+
+
+# --- stats -----------------------------------------------------------------------------------
+
+
+def db_stats(session: Session) -> dict[str, Any]:
+    def count(stmt: Any) -> int:
+        return int(session.execute(stmt).scalar_one())
+
+    by_type = dict(session.execute(select(Event.type, func.count()).group_by(Event.type)).all())
+    categories = [
+        c
+        for (c,) in session.execute(select(Product.category).distinct().order_by(Product.category))
+    ]
+    return {
+        "products": count(select(func.count()).select_from(Product)),
+        "categories": len(categories),
+        "category_names": categories,
+        "brands": count(select(func.count(func.distinct(Product.brand)))),
+        "shoppers": count(select(func.count()).select_from(Shopper)),
+        "events": sum(by_type.values()),
+        "events_by_type": {t: int(by_type.get(t, 0)) for t in EVENT_TYPES},
+        "orders": count(select(func.count()).select_from(Order)),
+        "offers": count(select(func.count()).select_from(Offer)),
+        "offer_grants": count(select(func.count()).select_from(OfferGrant)),
+    }

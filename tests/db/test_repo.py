@@ -1,0 +1,236 @@
+"""The data layer, run against SQLite and PostgreSQL (see the `engine` fixture)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shopbot.db import repo
+from shopbot.db.models import (
+    CartItem,
+    Event,
+    Offer,
+    OfferGrant,
+    Order,
+    Product,
+    Shopper,
+    utcnow,
+)
+from shopbot.db.schema import head_revision, init_db, is_current
+
+
+def add_products(session: Session) -> None:
+    session.add_all(
+        [
+            Product(
+                id="p1",
+                title="华为 Mate 60 Pro 12GB+512GB 雅川青",
+                category="手机",
+                brand="华为",
+                price=5999,
+                list_price=6999,
+                attributes={"color": "雅川青"},
+                tags=["旗舰"],
+                stock=5,
+            ),
+            Product(
+                id="p2",
+                title="小米14 16GB+512GB 黑色",
+                category="手机",
+                brand="小米",
+                price=3999,
+                list_price=3999,
+                attributes={"color": "黑色"},
+                tags=[],
+                stock=2,
+            ),
+            Product(
+                id="p3",
+                title="耐克 Air Zoom 男子跑步鞋 黑白",
+                category="运动鞋",
+                brand="耐克",
+                price=699,
+                list_price=899,
+                attributes={"color": "黑色", "size": ["41", "42", "43"]},
+                tags=[],
+                stock=10,
+            ),
+            Product(
+                id="p4",
+                title="苹果 iPhone 15 128GB 粉色",
+                category="手机",
+                brand="苹果",
+                price=5299,
+                list_price=5999,
+                attributes={"color": "粉色"},
+                tags=[],
+                stock=0,
+            ),
+        ]
+    )
+    session.flush()
+
+
+def test_migrations_reach_head_and_are_repeatable(engine) -> None:
+    assert is_current(engine)
+    assert init_db(engine) == head_revision()
+
+
+def test_database_rejects_impossible_prices(session: Session) -> None:
+    session.add(
+        Product(id="bad", title="x", category="手机", brand="x", price=-1, list_price=10, stock=1)
+    )
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_profile_is_kept_only_with_consent(session: Session) -> None:
+    repo.ensure_shopper(session, "s1", consent=False, age_band="25-34", gender="F")
+    repo.ensure_shopper(session, "s2", consent=True, age_band="25-34", gender="F")
+    assert session.get(Shopper, "s1").age_band is None
+    assert session.get(Shopper, "s2").age_band == "25-34"
+    # Withdrawing consent wipes what was stored.
+    repo.ensure_shopper(session, "s2", consent=False)
+    assert session.get(Shopper, "s2").gender is None
+
+
+def test_events_are_validated_redacted_and_returned_newest_first(session: Session) -> None:
+    add_products(session)
+    now = utcnow()
+    repo.record_event(
+        session, "s1", "view", product_id="p1", dwell_seconds=12, ts=now - timedelta(minutes=5)
+    )
+    repo.record_event(
+        session, "s1", "search", query="手机 我电话13812345678 身份证110101199003071234", ts=now
+    )
+    events = repo.recent_events(session, "s1")
+    assert [e.type for e in events] == ["search", "view"]
+    assert "13812345678" not in events[0].query and "110101199003071234" not in events[0].query
+    assert "[手机号]" in events[0].query and "[身份证号]" in events[0].query
+    with pytest.raises(repo.InvalidRequest):
+        repo.record_event(session, "s1", "teleport")
+    with pytest.raises(repo.NotFound):
+        repo.record_event(session, "s1", "view", product_id="nope")
+
+
+def test_search_applies_every_constraint(session: Session) -> None:
+    add_products(session)
+    phones = repo.search_products(session, category="手机")
+    assert [p.id for p in phones] == ["p2", "p1"]  # cheapest first, out-of-stock p4 left out
+    assert [p.id for p in repo.search_products(session, category="手机", in_stock=False)] == [
+        "p2",
+        "p4",
+        "p1",
+    ]
+    assert [p.id for p in repo.search_products(session, category="手机", price_max=4000)] == ["p2"]
+    assert [p.id for p in repo.search_products(session, exclude_brands=["小米", "华为"])] == ["p3"]
+    assert [p.id for p in repo.search_products(session, color="黑色")] == ["p3", "p2"]
+    assert [p.id for p in repo.search_products(session, size="42")] == ["p3"]
+    assert repo.search_products(session, size="46") == []
+
+
+def test_order_decrements_stock_clears_cart_and_redeems_offer(session: Session) -> None:
+    add_products(session)
+    session.add(
+        Offer(
+            id="o1",
+            title="华为满5000减300",
+            kind="threshold",
+            scope="brand",
+            scope_value="华为",
+            amount=300,
+            threshold=5000,
+            starts_at=utcnow() - timedelta(days=1),
+            ends_at=utcnow() + timedelta(days=1),
+            budget_total=10,
+            per_shopper_cap=1,
+        )
+    )
+    session.flush()
+    session.add(OfferGrant(offer_id="o1", shopper_id=repo.ensure_shopper(session, "s1").id))
+    repo.cart_add(session, "s1", "p1")
+    repo.cart_add(session, "s1", "p3", 2)
+    order = repo.place_order(session, "s1", [("p1", 1), ("p3", 2)], channel="web")
+    assert order.discount == 300
+    assert order.total == pytest.approx(5999 + 2 * 699 - 300)
+    assert session.get(Product, "p1").stock == 4 and session.get(Product, "p3").stock == 8
+    assert repo.cart_items(session, "s1") == []
+    grant = session.scalars(select(OfferGrant)).one()
+    assert grant.redeemed_at is not None and grant.order_id == order.id
+    purchases = [e for e in repo.recent_events(session, "s1") if e.type == "purchase"]
+    assert sorted(e.product_id for e in purchases) == ["p1", "p3"]
+
+
+def test_order_beyond_stock_fails_and_changes_nothing(session_factory: sessionmaker) -> None:
+    with session_factory.begin() as session:
+        add_products(session)
+    with pytest.raises(repo.InvalidRequest, match="库存不足"), session_factory.begin() as session:
+        repo.place_order(session, "s1", [("p3", 1), ("p2", 3)])
+    with session_factory() as session:
+        assert session.get(Product, "p3").stock == 10
+        assert session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_concurrent_buyers_never_oversell(session_factory: sessionmaker) -> None:
+    with session_factory.begin() as session:
+        add_products(session)  # p2 has stock 2
+        for i in range(6):
+            repo.ensure_shopper(session, f"buyer{i}")
+    outcomes: list[str] = []
+
+    def buy(i: int) -> None:
+        try:
+            with session_factory.begin() as session:
+                repo.place_order(session, f"buyer{i}", [("p2", 1)])
+            outcomes.append("ok")
+        except Exception as exc:  # noqa: BLE001 - both "sold out" and lock timeouts count as a refusal
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=buy, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with session_factory() as session:
+        assert session.get(Product, "p2").stock == 0
+        assert session.scalar(select(func.count()).select_from(Order)) == 2
+    assert outcomes.count("ok") == 2
+
+
+def test_forget_shopper_removes_everything(session: Session) -> None:
+    add_products(session)
+    repo.ensure_shopper(session, "s9", consent=True, region="上海")
+    repo.record_event(session, "s9", "view", product_id="p1")
+    repo.cart_add(session, "s9", "p3")
+    repo.place_order(session, "s9", [("p2", 1)])
+    repo.create_handoff(session, "s9", "web", "想找人工")
+    repo.ensure_shopper(session, "other")
+    repo.record_event(session, "other", "view", product_id="p1")
+    counts = repo.forget_shopper(session, "s9")
+    assert counts["shoppers"] == 1 and counts["events"] >= 3 and counts["orders"] == 1
+    assert session.get(Shopper, "s9") is None
+    assert session.scalars(select(Event).where(Event.shopper_id == "s9")).all() == []
+    assert session.scalars(select(CartItem).where(CartItem.shopper_id == "s9")).all() == []
+    assert len(repo.recent_events(session, "other")) == 1
+
+
+def test_channel_identities_map_platform_users(session: Session) -> None:
+    a = repo.resolve_shopper(session, "telegram", "123456")
+    assert repo.resolve_shopper(session, "telegram", "123456") == a
+    assert repo.resolve_shopper(session, "slack", "123456") != a
+    assert repo.resolve_shopper(session, "rest", "shopper-7") == "shopper-7"
+
+
+def test_stats_count_what_is_there(session: Session) -> None:
+    add_products(session)
+    repo.record_event(session, "s1", "view", product_id="p1")
+    repo.record_event(session, "s1", "purchase", product_id="p1")
+    stats = repo.db_stats(session)
+    assert stats["products"] == 4 and stats["categories"] == 2 and stats["brands"] == 4
+    assert stats["shoppers"] == 1 and stats["events"] == 2
+    assert stats["events_by_type"]["view"] == 1 and stats["events_by_type"]["favorite"] == 0
