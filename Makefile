@@ -1,5 +1,7 @@
 # Every target depends on `setup`, so a fresh machine needs only `make run` or `make test`.
 SHELL := /bin/bash
+# Rasa would otherwise try to send telemetry to a host this network cannot reach.
+export RASA_TELEMETRY_ENABLED := false
 .DEFAULT_GOAL := help
 
 VENV ?= .venv

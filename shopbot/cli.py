@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     load_dotenv()
+    # Rasa's telemetry would try to reach an outside host from every child process we start.
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -17,9 +17,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("--json", type=Path, default=None, metavar="OUT")
     rec.set_defaults(func=_recommender)
 
+    chat = bsub.add_parser("chat", help="load a running stack through the REST webhook")
+    chat.add_argument("--users", type=int, default=20, help="concurrent shoppers")
+    chat.add_argument("--turns", type=int, default=6, help="turns per conversation")
+    chat.add_argument(
+        "--duration",
+        type=float,
+        default=0.0,
+        help="keep repeating conversations for this many seconds (soak)",
+    )
+    chat.add_argument("--url", default="http://127.0.0.1:5005", help="Rasa server base URL")
+    chat.add_argument("--no-floor", action="store_true", help="skip the echo-bot floor")
+    chat.add_argument("--floor-port", type=int, default=5015)
+    chat.add_argument("--json", type=Path, default=None, metavar="OUT")
+    chat.set_defaults(func=_chat)
+
 
 def _recommender(args: argparse.Namespace) -> int:
     from recommender.bench import run_bench
 
     run_bench(args.items, args.users, args.json, random_state=args.seed)
     return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    import os
+
+    from shopbot.bench_chat import run_bench
+    from shopbot.errors import CommandError
+
+    token = (os.environ.get("SHOPBOT_REST_TOKENS") or "").split(",")[0] or None
+    if token is None:
+        raise CommandError("SHOPBOT_REST_TOKENS is not set; run `make run` first (it writes .env)")
+    report = run_bench(
+        base_url=args.url.rstrip("/"),
+        token=token,
+        users=args.users,
+        turns=args.turns,
+        duration=args.duration,
+        floor=not args.no_floor,
+        floor_port=args.floor_port,
+        json_out=args.json,
+    )
+    return 1 if report["shopbot"]["errors"] else 0
