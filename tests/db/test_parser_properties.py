@@ -14,9 +14,26 @@ FIELD_VALUES = st.one_of(st.none(), st.text(max_size=30), st.integers(), st.floa
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(
-    ["id", "title", "category", "brand", "price", "list_price", "stock", "tags", "attributes", "created_at"]
-), FIELD_VALUES), st.integers(min_value=1, max_value=10_000))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "id",
+                "title",
+                "category",
+                "brand",
+                "price",
+                "list_price",
+                "stock",
+                "tags",
+                "attributes",
+                "created_at",
+            ]
+        ),
+        FIELD_VALUES,
+    ),
+    st.integers(min_value=1, max_value=10_000),
+)
 def test_product_parser_never_crashes(row: dict, line: int) -> None:
     try:
         parsed = parse_product(row, line)
@@ -28,9 +45,12 @@ def test_product_parser_never_crashes(row: dict, line: int) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(
-    ["id", "shopper_id", "product_id", "type", "ts", "query", "dwell_seconds"]
-), FIELD_VALUES))
+@given(
+    st.dictionaries(
+        st.sampled_from(["id", "shopper_id", "product_id", "type", "ts", "query", "dwell_seconds"]),
+        FIELD_VALUES,
+    )
+)
 def test_event_parser_never_crashes(row: dict) -> None:
     try:
         parsed = parse_event(row, 7)
@@ -41,8 +61,13 @@ def test_event_parser_never_crashes(row: dict) -> None:
     assert parsed["dwell_seconds"] is None or parsed["dwell_seconds"] >= 0
 
 
-@given(st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2099, 1, 1),
-                    timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=8))])))
+@given(
+    st.datetimes(
+        min_value=datetime(2001, 1, 1),
+        max_value=datetime(2099, 1, 1),
+        timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=8))]),
+    )
+)
 def test_timestamps_round_trip_to_naive_utc(moment: datetime) -> None:
     expected = moment.astimezone(timezone.utc).replace(tzinfo=None)
     assert parse_timestamp(moment.isoformat(), 1, "ts") == expected
