@@ -11,7 +11,7 @@ SHOPBOT := $(VENV)/bin/shopbot
 PYTHON310 := $(shell scripts/find-python310)
 SETUP_STAMP := $(VENV)/.setup-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help setup run test lint typecheck db seed train clean
+.PHONY: help setup system-deps run test lint typecheck db seed train clean
 
 help:
 	@echo "make run    - set up, seed the demo store, train, start every service"
@@ -31,6 +31,9 @@ $(SETUP_STAMP): pyproject.toml
 
 setup: $(SETUP_STAMP)
 
+system-deps:
+	@scripts/install-system-deps
+
 db: setup
 	$(SHOPBOT) db init
 
@@ -40,7 +43,7 @@ seed: db
 run: seed
 	$(SHOPBOT) run
 
-test: setup
+test: setup system-deps
 	$(PY) -m pytest -q
 
 lint: setup
