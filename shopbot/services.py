@@ -13,6 +13,7 @@ from pathlib import Path
 from shopbot.config import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
+LOGGING_CONFIG = str(PROJECT_ROOT / "shopbot" / "logging.yml")
 
 
 @dataclass
@@ -69,7 +70,17 @@ def action_server(port: int = 5055) -> Service:
     # rasa-sdk binds 0.0.0.0 unless SANIC_HOST says otherwise; actions must stay on loopback.
     return Service(
         "actions",
-        [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(port), "--quiet"],
+        [
+            str(BIN / "python"),
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "-p",
+            str(port),
+            "--logging-config_file",
+            LOGGING_CONFIG,
+        ],
         port,
         env={"SANIC_HOST": "127.0.0.1"},
     )
