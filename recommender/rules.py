@@ -1,0 +1,133 @@
+"""Business rules applied to every list: filters, relaxation, re-purchase, diversity, promotion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.catalog import Catalog
+
+if TYPE_CHECKING:
+    from recommender.service import Filters
+
+# Filters dropped one at a time, least important first, when nothing satisfies them all.
+RELAX_ORDER = ("color", "size", "brands", "price", "category")
+
+
+def filter_mask(catalog: Catalog, filters: Filters) -> np.ndarray:
+    """Boolean mask over the catalogue of items satisfying every filter (vectorised)."""
+    n = len(catalog)
+    mask = np.ones(n, bool)
+    if filters.in_stock:
+        mask &= catalog.stock > 0
+    cats = tuple(c for c in ((filters.category,) if filters.category else ()) + filters.categories)
+    if cats:
+        mask &= np.isin(catalog.category, np.asarray(cats, dtype=object))
+    if filters.exclude_categories:
+        mask &= ~np.isin(catalog.category, np.asarray(filters.exclude_categories, dtype=object))
+    if filters.brands:
+        mask &= np.isin(catalog.brand, np.asarray(filters.brands, dtype=object))
+    if filters.exclude_brands:
+        mask &= ~np.isin(catalog.brand, np.asarray(filters.exclude_brands, dtype=object))
+    if filters.price_min is not None:
+        mask &= catalog.price >= filters.price_min
+    if filters.price_max is not None:
+        mask &= catalog.price <= filters.price_max
+    if filters.color:
+        mask &= _attr_mask(catalog.colors, filters.color)
+    if filters.size:
+        mask &= _attr_mask(catalog.sizes, filters.size)
+    if filters.exclude_items:
+        idx = [catalog.items.index[i] for i in filters.exclude_items if i in catalog.items.index]
+        mask[idx] = False
+    return mask
+
+
+def _attr_mask(values: list[list[str]], wanted: str) -> np.ndarray:
+    return np.asarray([any(wanted == v or wanted in v for v in vs) for vs in values], bool)
+
+
+def relax(filters: Filters, step: str) -> Filters:
+    if step == "color":
+        return replace(filters, color=None)
+    if step == "size":
+        return replace(filters, size=None)
+    if step == "brands":
+        return replace(filters, brands=())
+    if step == "price":
+        return replace(filters, price_min=None, price_max=None)
+    if step == "category":
+        return replace(filters, category=None, categories=())
+    raise ValueError(step)
+
+
+def is_active(filters: Filters, step: str) -> bool:
+    return bool(
+        {
+            "color": filters.color,
+            "size": filters.size,
+            "brands": filters.brands,
+            "price": filters.price_min is not None or filters.price_max is not None,
+            "category": filters.category or filters.categories,
+        }[step]
+    )
+
+
+def diversify(
+    order: Sequence[int],
+    k: int,
+    catalog: Catalog,
+    features: sp.csr_matrix | None,
+    *,
+    max_per_brand_category: int = 3,
+    max_similarity: float = 0.92,
+) -> list[int]:
+    """Greedy pick from a ranked list: at most `max_per_brand_category` items of one brand in
+    one category, and nothing nearly identical (content cosine above `max_similarity`) to an
+    item already on the page. Falls back to the plain order if the rules leave the page short."""
+    picked: list[int] = []
+    counts: dict[tuple[str, str], int] = {}
+    chosen_vecs: sp.csr_matrix | None = None
+    for idx in order:
+        if len(picked) >= k:
+            break
+        key = (str(catalog.category[idx]), str(catalog.brand[idx]))
+        if counts.get(key, 0) >= max_per_brand_category:
+            continue
+        if features is not None and chosen_vecs is not None:
+            sims = (chosen_vecs @ features[idx].T).toarray().ravel()
+            if sims.size and sims.max() > max_similarity:
+                continue
+        picked.append(int(idx))
+        counts[key] = counts.get(key, 0) + 1
+        if features is not None:
+            row = features[idx]
+            chosen_vecs = row if chosen_vecs is None else sp.vstack([chosen_vecs, row]).tocsr()
+    if len(picked) < k:
+        for idx in order:
+            if len(picked) >= k:
+                break
+            if int(idx) not in picked:
+                picked.append(int(idx))
+    return picked
+
+
+def insert_promoted(
+    page: list[int], promoted: Sequence[int], k: int, share: float
+) -> tuple[list[int], set[int]]:
+    """Reserve round(share * k) slots (at least one when any qualify) for promoted items,
+    placed at evenly spaced positions so they do not crowd the top."""
+    slots = max(1, int(round(share * k))) if promoted and share > 0 else 0
+    chosen = [p for p in promoted if p not in page[: k - slots]][:slots]
+    if not chosen:
+        return page[:k], set()
+    base = [p for p in page if p not in chosen][: k - len(chosen)]
+    step = max(1, len(base) // len(chosen) + 1)
+    out = list(base)
+    for n, p in enumerate(chosen):
+        out.insert(min(len(out), (n + 1) * step - 1), p)
+    return out[:k], set(chosen)

@@ -1,0 +1,678 @@
+"""RecommenderService: the one object the action server and the offer engine talk to.
+
+State lives in the database. Every call reads the shopper's recent events, cart and profile and
+folds them into the trained models at request time, so a view/cart/purchase/stated preference
+changes the very next answer in any process, without retraining and without a local cache.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from recommender import offers as offer_engine
+from recommender import rules
+from recommender.base import RecommenderModel
+from recommender.catalog import Catalog
+from recommender.content import ContentIndex, price_fit
+from recommender.data import EVENT_WEIGHTS, IdMap
+from recommender.explain import reason_for
+from recommender.ranker import ItemStats, PurchaseModel, ShopperState, build_features
+from shopbot.db import repo
+from shopbot.db.models import Event, Offer, OrderItem, Product, Shopper, utcnow
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str | None = None
+    categories: tuple[str, ...] = ()  # include
+    brands: tuple[str, ...] = ()
+    exclude_brands: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
+    price_min: float | None = None
+    price_max: float | None = None
+    color: str | None = None
+    size: str | None = None
+    in_stock: bool = True
+    exclude_items: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    item_id: str
+    score: float
+    reason: str
+    # cf_user, cf_item, ease/als/hybrid, content, popular, trending, promoted, new_item, bundle, ...
+    source: str
+
+
+@dataclass(frozen=True)
+class RecommendationResult:
+    items: list[Recommendation]
+    fallback: str | None  # "cold_start_shopper", "unknown_item", "relaxed_filters", ... or None
+    relaxed: tuple[str, ...] = ()  # filters dropped to find nearest alternatives
+
+
+@dataclass(frozen=True)
+class OfferDecision:
+    offer_id: str
+    title: str
+    text: str
+    grant_id: int | None
+    expected_uplift: float
+    reason: str
+
+
+LATEST = "LATEST"
+RECENT_EVENTS = 200
+REFRESH_SECONDS = 30.0
+PROMOTED_SHARE = 0.2
+NEW_ITEM_DAYS = 14
+DAY = 86400.0
+
+
+@dataclass
+class _Shopper:
+    """What one request knows about a shopper, read fresh from the database."""
+
+    known: bool
+    consent: bool
+    profile: dict[str, Any]
+    events: list[tuple[int, str, float, float]]  # (catalogue idx, type, dwell, ts)
+    cart: list[int]
+    purchased: list[int]
+    state: ShopperState = field(default=None)  # type: ignore[assignment]
+
+
+class RecommenderService:
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        artifacts_dir: Path | None = None,
+        *,
+        random_state: int | None = None,
+    ) -> None:
+        self.factory = session_factory
+        self.artifacts_dir = Path(artifacts_dir) if artifacts_dir else None
+        self.rng = np.random.default_rng(random_state)
+        self._lock = threading.Lock()
+        self.model: RecommenderModel | None = None
+        self.model_items = IdMap()
+        self.ranker: PurchaseModel | None = None
+        self.manifest: dict[str, Any] = {}
+        self.version: str | None = None
+        self._load_artifacts()
+        self._catalog_key: tuple[Any, ...] | None = None
+        self._checked_at = 0.0
+        self._refresh_catalog(force=True)
+
+    # --- loading -------------------------------------------------------------------------------
+
+    def _load_artifacts(self) -> None:
+        if self.artifacts_dir is None:
+            return
+        latest = self.artifacts_dir / LATEST
+        if not latest.exists():
+            return
+        version_dir = self.artifacts_dir / latest.read_text(encoding="utf-8").strip()
+        manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+        self.model = RecommenderModel.load(version_dir / manifest["model_file"])
+        self.model_items = IdMap.from_ids(
+            json.loads((version_dir / "items.json").read_text(encoding="utf-8"))
+        )
+        ranker_path = version_dir / "ranker.json"
+        self.ranker = PurchaseModel.load(ranker_path) if ranker_path.exists() else None
+        self.manifest = manifest
+        self.version = manifest.get("version")
+
+    def _refresh_catalog(self, *, force: bool = False) -> None:
+        """Reload products when the catalogue changed (new items get content features at once)."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < REFRESH_SECONDS:
+            return
+        with self.factory() as session:
+            key = tuple(
+                session.execute(
+                    select(
+                        func.count(Product.id),
+                        func.max(Product.created_at),
+                        func.sum(Product.stock),
+                    )
+                ).one()
+            )
+            if key == self._catalog_key and not force:
+                self._checked_at = now
+                return
+            products = session.scalars(select(Product).order_by(Product.id)).all()
+            counts = dict(
+                session.execute(
+                    select(Event.product_id, func.count(func.distinct(Event.shopper_id)))
+                    .where(Event.product_id.is_not(None))
+                    .group_by(Event.product_id)
+                ).all()
+            )
+            since = utcnow().timestamp() - 7 * DAY
+            from datetime import datetime
+
+            recent = dict(
+                session.execute(
+                    select(Event.product_id, func.count(Event.id))
+                    .where(
+                        Event.product_id.is_not(None), Event.ts >= datetime.utcfromtimestamp(since)
+                    )
+                    .group_by(Event.product_id)
+                ).all()
+            )
+            pairs = session.execute(select(OrderItem.order_id, OrderItem.product_id)).all()
+            promoted_rows = session.execute(
+                select(Offer.scope, Offer.scope_value).where(
+                    Offer.active.is_(True), Offer.starts_at <= utcnow(), Offer.ends_at >= utcnow()
+                )
+            ).all()
+        catalog = Catalog.from_products(products)
+        content = ContentIndex(catalog)
+        n = len(catalog)
+        pop = np.asarray([counts.get(i, 0) for i in catalog.items.ids], np.float64)
+        trend = np.asarray([recent.get(i, 0) for i in catalog.items.ids], np.float64)
+        copurchase = _copurchase(catalog, pairs)
+        promoted = np.zeros(n, bool)
+        for scope, value in promoted_rows:
+            if scope == "product" and value in catalog.items.index:
+                promoted[catalog.items.index[value]] = True
+            elif scope == "brand":
+                promoted |= catalog.brand == value
+            elif scope == "category":
+                promoted |= catalog.category == value
+        promoted |= np.asarray(["promoted" in t or "推广" in t for t in catalog.tags], bool)
+        cat_to_model = np.asarray(
+            [self.model_items.index.get(i, -1) for i in catalog.items.ids], np.int64
+        )
+        with self._lock:
+            self.catalog = catalog
+            self.content = content
+            self.popularity = pop / max(pop.max(initial=0.0), 1.0)
+            self.trending = trend / max(trend.max(initial=0.0), 1.0)
+            self.stats = ItemStats.from_counts(catalog, pop)
+            self.copurchase = copurchase
+            self.promoted = promoted
+            self.cat_to_model = cat_to_model
+            self.model_to_cat = np.full(len(self.model_items), -1, np.int64)
+            known = cat_to_model >= 0
+            self.model_to_cat[cat_to_model[known]] = np.flatnonzero(known)
+            self._catalog_key = key
+            self._checked_at = now
+
+    # --- the shopper ---------------------------------------------------------------------------
+
+    def _shopper(self, shopper_id: str | None) -> _Shopper:
+        now = utcnow().timestamp()
+        if not shopper_id:
+            return _Shopper(False, False, {}, [], [], [], ShopperState.empty(now))
+        with self.factory() as session:
+            shopper = session.get(Shopper, shopper_id)
+            if shopper is None:
+                return _Shopper(False, False, {}, [], [], [], ShopperState.empty(now))
+            events = repo.recent_events(session, shopper_id, limit=RECENT_EVENTS)
+            cart = repo.cart_items(session, shopper_id)
+            profile = (
+                {f: getattr(shopper, f) for f in repo.PROFILE_FIELDS} if shopper.consent else {}
+            )
+            consent = bool(shopper.consent)
+        index = self.catalog.items.index
+        folded = [
+            (index[e.product_id], e.type, float(e.dwell_seconds or 0.0), e.ts.timestamp())
+            for e in events
+            if e.product_id in index
+        ]
+        cart_idx = [index[c.product_id] for c in cart if c.product_id in index]
+        purchased = [i for i, t, _, _ in folded if t == "purchase"]
+        state = ShopperState(
+            np.asarray([f[0] for f in folded], np.int64),
+            [f[1] for f in folded],
+            np.asarray([f[2] for f in folded]),
+            np.asarray([f[3] for f in folded]),
+            consent,
+            now,
+        )
+        return _Shopper(True, consent, profile, folded, cart_idx, purchased, state)
+
+    def _model_row(self, shopper: _Shopper) -> sp.csr_matrix | None:
+        """The shopper's interactions as one CSR row over the model's items (fold-in)."""
+        if self.model is None or not shopper.events:
+            return None
+        weights: dict[int, float] = {}
+        for idx, etype, _, _ in shopper.events:
+            m = int(self.cat_to_model[idx])
+            if m >= 0:
+                weights[m] = weights.get(m, 0.0) + EVENT_WEIGHTS.get(etype, 0.0)
+        cols = [m for m, w in weights.items() if w > 0]
+        if not cols:
+            return None
+        vals = np.log1p([weights[m] for m in cols]).astype(np.float32)
+        return sp.csr_matrix(
+            (vals, ([0] * len(cols), cols)), shape=(1, len(self.model_items)), dtype=np.float32
+        )
+
+    def _cf_scores(self, shopper: _Shopper) -> np.ndarray | None:
+        row = self._model_row(shopper)
+        if row is None or self.model is None:
+            return None
+        model_scores = self.model.score(row)[0]
+        out = np.zeros(len(self.catalog), np.float32)
+        known = self.cat_to_model >= 0
+        out[known] = model_scores[self.cat_to_model[known]]
+        return _unit(out)
+
+    def _content_profile(self, shopper: _Shopper) -> np.ndarray:
+        if not shopper.events:
+            return np.zeros(len(self.catalog), np.float32)
+        now = shopper.state.now
+        rows = [e[0] for e in shopper.events]
+        weights = [
+            max(EVENT_WEIGHTS.get(t, 0.0), 0.0) * np.exp(-(now - ts) / (7 * DAY)) + 1e-3
+            for _, t, _, ts in shopper.events
+        ]
+        return self.content.profile_scores(rows, weights)
+
+    # --- public API ----------------------------------------------------------------------------
+
+    def recommend(
+        self,
+        shopper_id: str | None,
+        k: int = 10,
+        *,
+        context: dict | None = None,
+        filters: Filters | None = None,
+    ) -> RecommendationResult:
+        self._refresh_catalog()
+        k = max(1, min(int(k), 100))
+        context = dict(context or {})
+        filters = filters or Filters()
+        shopper = self._shopper(shopper_id)
+        n = len(self.catalog)
+        if n == 0:
+            return RecommendationResult([], "empty_catalog")
+        cold = not shopper.events
+        parts: dict[str, np.ndarray] = {}
+        cf = self._cf_scores(shopper)
+        if cf is not None:
+            parts[self.model.name if self.model else "cf_item"] = 1.0 * cf
+        if shopper.events:
+            parts["content"] = 0.5 * _unit(self._content_profile(shopper))
+        prefs = {
+            key: context.get(key)
+            for key in ("category", "brand", "color", "recipient", "material", "query")
+        }
+        if any(prefs.values()):
+            parts["preference"] = 0.9 * _unit(self.content.query_scores(prefs))
+        if shopper.cart:
+            parts["bundle"] = 0.6 * _unit(self._bundle_scores(shopper.cart))
+        parts["popular"] = (0.35 if cold else 0.1) * self.popularity
+        parts["trending"] = (0.25 if cold else 0.05) * self.trending
+        if shopper.profile:
+            segment = self._segment_scores(shopper.profile)
+            if segment is not None:
+                parts["segment"] = 0.3 * segment
+        age_days = (shopper.state.now - self.catalog.created_ts) / DAY
+        fresh = (age_days >= 0) & (age_days <= NEW_ITEM_DAYS)
+        parts["new_item"] = 0.15 * fresh.astype(np.float32)
+        total = np.zeros(n, np.float32)
+        for value in parts.values():
+            total += value
+        budget = price_fit(self.catalog.price, context.get("price_min"), context.get("price_max"))
+        total = total * budget
+        # Recently shown items step back so the next page brings something new.
+        shown = [
+            self.catalog.items.index[i]
+            for i in context.get("shown", []) or []
+            if i in self.catalog.items.index
+        ]
+        if shown:
+            total[shown] -= 0.5
+        # Nothing already in the cart, nothing just bought (consumables excepted).
+        exclude = self._repurchase_block(shopper) | set(shopper.cart)
+        result = self._select(
+            total, parts, k, filters, shopper, exclude=exclude, budget_given=_has_budget(context)
+        )
+        fallback = result.fallback or ("cold_start_shopper" if cold else None)
+        return RecommendationResult(result.items, fallback, result.relaxed)
+
+    def similar_items(
+        self, item_id: str, k: int = 10, *, filters: Filters | None = None
+    ) -> RecommendationResult:
+        self._refresh_catalog()
+        filters = filters or Filters()
+        idx = self.catalog.items.get(item_id)
+        if idx is None:
+            popular = {"popular": self.popularity.astype(np.float32)}
+            res = self._select(self.popularity.astype(np.float32), popular, k, filters, None)
+            return RecommendationResult(res.items, "unknown_item", res.relaxed)
+        content = self.content.similar([idx])
+        parts = {"similar": _unit(content)}
+        fallback = None
+        m = int(self.cat_to_model[idx])
+        if self.model is not None and m >= 0:
+            sims = np.asarray(self.model._similar(m), np.float32)
+            cf = np.zeros(len(self.catalog), np.float32)
+            known = self.cat_to_model >= 0
+            cf[known] = sims[self.cat_to_model[known]]
+            parts["cf_item"] = 0.7 * _unit(cf)
+        else:
+            fallback = "cold_start_item"
+        total = sum(parts.values())
+        excl = frozenset(filters.exclude_items | {item_id})
+        res = self._select(
+            np.asarray(total, np.float32),
+            parts,
+            k,
+            _with_excluded(filters, excl),
+            None,
+            anchor=self.catalog.title[idx],
+        )
+        return RecommendationResult(res.items, fallback or res.fallback, res.relaxed)
+
+    def bundle(
+        self, item_ids: Sequence[str], k: int = 5, *, filters: Filters | None = None
+    ) -> RecommendationResult:
+        """Complements bought together with `item_ids`, from other categories than theirs."""
+        self._refresh_catalog()
+        filters = filters or Filters()
+        rows = [self.catalog.items.index[i] for i in item_ids if i in self.catalog.items.index]
+        if not rows:
+            res = self._select(
+                self.popularity.astype(np.float32), {"popular": self.popularity}, k, filters, None
+            )
+            return RecommendationResult(res.items, "unknown_item", res.relaxed)
+        scores = self._bundle_scores(rows)
+        own = set(self.catalog.category[rows])
+        not_same = ~np.isin(self.catalog.category, np.asarray(sorted(own), dtype=object))
+        scores = np.where(not_same, scores, -np.inf).astype(np.float32)
+        excl = frozenset(filters.exclude_items | set(item_ids))
+        res = self._select(
+            scores,
+            {"bundle": scores},
+            k,
+            _with_excluded(filters, excl),
+            None,
+            anchor=self.catalog.title[rows[0]],
+        )
+        return RecommendationResult(res.items, res.fallback, res.relaxed)
+
+    def purchase_probability(
+        self, shopper_id: str | None, item_ids: Sequence[str]
+    ) -> dict[str, float]:
+        self._refresh_catalog()
+        shopper = self._shopper(shopper_id)
+        idx = [self.catalog.items.index[i] for i in item_ids if i in self.catalog.items.index]
+        if not idx:
+            return {}
+        cand = np.asarray(idx, np.int64)
+        probs = self._probabilities(shopper, cand)
+        return {self.catalog.items.ids[i]: float(p) for i, p in zip(cand, probs, strict=False)}
+
+    def choose_offer(
+        self,
+        shopper_id: str,
+        item_ids: Sequence[str],
+        *,
+        channel: str | None = None,
+        grant: bool = True,
+    ) -> OfferDecision | None:
+        with self.factory() as session:
+            products = list(repo.get_products(session, item_ids).values())
+            if not products:
+                return None
+            best = offer_engine.choose(
+                session,
+                shopper_id,
+                products,
+                lambda ids: self.purchase_probability(shopper_id, ids),
+                rng=self.rng,
+            )
+            if best is None:
+                return None
+            offer = best.offer
+            text = offer_engine.offer_text(offer, best.discount, best.missing_for_threshold)
+            offer_id, title = offer.id, offer.title
+        reason = (
+            f"购买概率{best.p_buy:.0%}，预计提升{best.expected_uplift:.1%}，"
+            f"核销率估计{best.sampled_rate:.0%}"
+        )
+        grant_id = None
+        if grant:
+            grant_id = offer_engine.grant(
+                self.factory,
+                offer_id,
+                shopper_id,
+                product_id=best.products[0] if best.products else None,
+                channel=channel,
+                reason=reason,
+            )
+            if grant_id is None:
+                return None  # budget or cap ran out between choosing and granting
+        return OfferDecision(offer_id, title, text, grant_id, best.expected_uplift, reason)
+
+    def record_offer_outcome(
+        self, grant_id: int, *, redeemed: bool = True, order_id: str | None = None
+    ) -> bool:
+        return offer_engine.record_outcome(
+            self.factory, grant_id, redeemed=redeemed, order_id=order_id
+        )
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _probabilities(self, shopper: _Shopper, cand: np.ndarray) -> np.ndarray:
+        cf = self._cf_scores(shopper)
+        cf_c = cf[cand] if cf is not None else np.zeros(len(cand), np.float32)
+        content = _unit(self._content_profile(shopper))[cand]
+        x = build_features(self.catalog, self.stats, shopper.state, cand, cf_c, content)
+        if self.ranker is not None:
+            return self.ranker.predict(x)
+        # Untrained fallback: popularity-based prior raised by this shopper's own interest.
+        interest = 0.5 * x[:, 10] + 0.3 * x[:, 8] + 0.8 * cf_c + 0.5 * content
+        return 1.0 / (1.0 + np.exp(-(-3.0 + 0.3 * x[:, 3] + interest)))
+
+    def _bundle_scores(self, rows: Sequence[int]) -> np.ndarray:
+        co = np.asarray(self.copurchase[list(rows)].sum(axis=0)).ravel().astype(np.float32)
+        # Where items were never bought together, fall back to what buyers of this category buy
+        # in other categories (popular items of the most co-bought categories).
+        return _unit(co) + 0.2 * self.popularity.astype(np.float32)
+
+    def _segment_scores(self, profile: dict[str, Any]) -> np.ndarray | None:
+        fields = {f: v for f, v in profile.items() if v}
+        if not fields:
+            return None
+        with self.factory() as session:
+            stmt = (
+                select(Event.product_id, func.count(Event.id))
+                .join(Shopper, Shopper.id == Event.shopper_id)
+                .where(Shopper.consent.is_(True), Event.type.in_(["purchase", "add_to_cart"]))
+            )
+            for f, v in fields.items():
+                stmt = stmt.where(getattr(Shopper, f) == v)
+            rows = session.execute(stmt.group_by(Event.product_id)).all()
+        if not rows:
+            return None
+        out = np.zeros(len(self.catalog), np.float32)
+        for pid, count in rows:
+            if pid in self.catalog.items.index:
+                out[self.catalog.items.index[pid]] = count
+        return _unit(out)
+
+    def _repurchase_block(self, shopper: _Shopper) -> set[int]:
+        if not shopper.purchased:
+            return set()
+        consumable = self.catalog.consumable()
+        return {i for i in shopper.purchased if not consumable[i]}
+
+    def _select(
+        self,
+        total: np.ndarray,
+        parts: dict[str, np.ndarray],
+        k: int,
+        filters: Filters,
+        shopper: _Shopper | None,
+        *,
+        exclude: set[int] | None = None,
+        anchor: str | None = None,
+        budget_given: bool = False,
+    ) -> RecommendationResult:
+        catalog = self.catalog
+        relaxed: list[str] = []
+        active = filters
+        mask = rules.filter_mask(catalog, active)
+        if exclude:
+            mask[list(exclude)] = False
+        mask &= np.isfinite(total)
+        for step in rules.RELAX_ORDER:
+            if mask.any():
+                break
+            if rules.is_active(active, step):
+                active = rules.relax(active, step)
+                relaxed.append(step)
+                mask = rules.filter_mask(catalog, active)
+                if exclude:
+                    mask[list(exclude)] = False
+                mask &= np.isfinite(total)
+        if not mask.any():
+            return RecommendationResult([], "no_match", tuple(relaxed))
+        scores = np.where(mask, total, -np.inf)
+        pool_size = min(int(mask.sum()), max(10 * k, 100))
+        pool = np.argpartition(-scores, pool_size - 1)[:pool_size]
+        pool = pool[np.isfinite(scores[pool])]
+        # Final ranker: calibrated purchase probability over the pooled candidates, blended with
+        # the retrieval score so the ranker reorders but does not ignore stated preferences.
+        final = scores[pool].astype(np.float64)
+        if shopper is not None and self.ranker is not None and len(pool):
+            probs = self._probabilities(shopper, pool)
+            final = 0.5 * _unit(final) + 0.5 * _unit(probs)
+        order = pool[np.argsort(-final, kind="stable")]
+        final_by_idx = dict(zip(pool.tolist(), final.tolist(), strict=False))
+        page = rules.diversify(order, k, catalog, self.content.features)
+        promoted_pool = [int(i) for i in order if self.promoted[i]]
+        page, promoted_used = rules.insert_promoted(page, promoted_pool, k, PROMOTED_SHARE)
+        page = self._verify_stock(page, active)
+        items = []
+        for idx in page:
+            source = "promoted" if idx in promoted_used else _top_source(parts, idx)
+            reason = self._reason(source, idx, shopper, anchor, budget_given)
+            items.append(
+                Recommendation(
+                    catalog.items.ids[idx],
+                    round(float(final_by_idx.get(idx, 0.0)), 6),
+                    reason,
+                    source,
+                )
+            )
+        return RecommendationResult(items, "relaxed_filters" if relaxed else None, tuple(relaxed))
+
+    def _verify_stock(self, page: list[int], filters: Filters) -> list[int]:
+        """Re-read stock and price of the page from the database: the catalogue copy may be stale."""
+        if not page:
+            return page
+        ids = [self.catalog.items.ids[i] for i in page]
+        with self.factory() as session:
+            fresh = repo.get_products(session, ids)
+        out = []
+        for idx, pid in zip(page, ids, strict=False):
+            p = fresh.get(pid)
+            if p is None:
+                continue
+            if filters.in_stock and p.stock <= 0:
+                continue
+            if filters.price_max is not None and float(p.price) > filters.price_max:
+                continue
+            if filters.price_min is not None and float(p.price) < filters.price_min:
+                continue
+            out.append(idx)
+        return out
+
+    def _reason(
+        self, source: str, idx: int, shopper: _Shopper | None, anchor: str | None, budget: bool
+    ) -> str:
+        info: dict[str, Any] = {"category": self.catalog.category[idx], "anchor": anchor}
+        if shopper is not None and source in (
+            "content",
+            "item_knn",
+            "ease",
+            "als",
+            "hybrid",
+            "cf_item",
+        ):
+            info["anchor"] = self._anchor(shopper, idx)
+        if shopper is not None and source == "bundle" and shopper.cart:
+            best = max(shopper.cart, key=lambda c: self.copurchase[c, idx])
+            info["anchor"] = self.catalog.title[best]
+        if source == "preference":
+            info["budget"] = budget
+        text = reason_for(source, **info)
+        if budget and source not in ("preference", "budget"):
+            text += "，符合你的预算"
+        return text
+
+    def _anchor(self, shopper: _Shopper, idx: int) -> str | None:
+        """The recently touched item most like `idx`, named in "因为你浏览过…"."""
+        touched = [i for i in dict.fromkeys(e[0] for e in shopper.events) if i != idx][:30]
+        if not touched:
+            return None
+        sims = (self.content.features[touched] @ self.content.features[idx].T).toarray().ravel()
+        return self.catalog.title[touched[int(np.argmax(sims))]]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] by the max (keeps zeros at zero, so absent signals add nothing)."""
+    x = np.asarray(x, np.float32)
+    finite = x[np.isfinite(x)]
+    top = float(finite.max()) if finite.size else 0.0
+    lo = float(finite.min()) if finite.size else 0.0
+    if lo < 0:
+        x = x - lo
+        top -= lo
+    return x / top if top > 0 else np.zeros_like(x)
+
+
+def _top_source(parts: dict[str, np.ndarray], idx: int) -> str:
+    best, best_val = "popular", -np.inf
+    for name, values in parts.items():
+        v = float(values[idx])
+        if np.isfinite(v) and v > best_val:
+            best, best_val = name, v
+    return best
+
+
+def _has_budget(context: dict) -> bool:
+    return context.get("price_max") is not None or context.get("price_min") is not None
+
+
+def _with_excluded(filters: Filters, excluded: frozenset[str]) -> Filters:
+    from dataclasses import replace
+
+    return replace(filters, exclude_items=excluded)
+
+
+def _copurchase(catalog: Catalog, pairs: Sequence[tuple[str, str]]) -> sp.csr_matrix:
+    """Item x item counts of being in the same order, lift-normalised by popularity."""
+    n = len(catalog)
+    orders = IdMap.from_ids(o for o, _ in pairs)
+    rows = [orders.index[o] for o, p in pairs if p in catalog.items.index]
+    cols = [catalog.items.index[p] for _, p in pairs if p in catalog.items.index]
+    if not rows:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(orders), n))
+    m.data[:] = 1.0
+    co = (m.T @ m).tocsr()
+    co.setdiag(0)
+    co.eliminate_zeros()
+    freq = np.asarray(m.sum(axis=0)).ravel()
+    inv = sp.diags(1.0 / np.sqrt(np.maximum(freq, 1.0)))
+    return (inv @ co @ inv).tocsr().astype(np.float32)
