@@ -19,6 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--actions-port", type=int, default=5055)
     parser.add_argument("--web-port", type=int, default=8000)
     parser.add_argument("--no-seed", action="store_true", help="do not fill an empty database")
+    parser.add_argument(
+        "--scaled",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N Rasa processes (ports rasa-port .. rasa-port+N-1) sharing a PostgreSQL "
+        "tracker store (TRACKER_STORE_URL) and a Redis lock store (REDIS_HOST/PORT/DB)",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -55,6 +63,39 @@ def prepare(*, seed: bool = True) -> dict:
     return {"settings": settings, "model": model}
 
 
+def prepare_scaled() -> None:
+    """Shared stores for several Rasa processes; an SQLite tracker cannot be shared safely."""
+    url = os.environ.setdefault(
+        "TRACKER_STORE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/shopbot_tracker"
+    )
+    if not url.startswith("postgresql"):
+        raise CommandError("--scaled needs TRACKER_STORE_URL to point at PostgreSQL")
+    os.environ.setdefault("REDIS_HOST", "127.0.0.1")
+    os.environ.setdefault("REDIS_PORT", "6379")
+    os.environ.setdefault("REDIS_DB", "1")
+    ensure_postgres_database(url)
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the database named in `url` if the server does not have it yet."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from shopbot.db.engine import make_engine
+
+    target = make_url(url)
+    admin = make_engine(str(target.set(database="postgres")), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+            ).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+
+
 def _run(args: argparse.Namespace) -> int:
     from shopbot import services
 
@@ -63,11 +104,22 @@ def _run(args: argparse.Namespace) -> int:
     if not token:
         raise CommandError("RASA_AUTH_TOKEN is not set (see .env.example)")
     web_origin = f"http://{args.host}:{args.web_port}"
-    procs = [
-        services.action_server(args.actions_port),
-        services.rasa_server(ready["model"], port=args.rasa_port, host=args.host, token=token),
-        services.storefront(args.web_port, args.host),
-    ]
+    procs = [services.action_server(args.actions_port)]
+    endpoints = "bot/endpoints.yml"
+    if args.scaled > 1:
+        endpoints = "bot/endpoints.scaled.yml"
+        prepare_scaled()
+    for i in range(args.scaled):
+        rasa = services.rasa_server(
+            ready["model"],
+            port=args.rasa_port + i,
+            host=args.host,
+            token=token,
+            endpoints=endpoints,
+        )
+        rasa.name = f"rasa-{i + 1}" if args.scaled > 1 else "rasa"
+        procs.append(rasa)
+    procs.append(services.storefront(args.web_port, args.host))
     log_dir = PROJECT_ROOT / "var" / "log"
     try:
         for proc in procs:
@@ -78,7 +130,9 @@ def _run(args: argparse.Namespace) -> int:
         print(
             "\nshopbot is up:\n"
             f"  storefront + chat widget  {web_origin}/\n"
-            f"  REST webhook              http://{args.host}:{args.rasa_port}/webhooks/rest/webhook\n"
+            f"  REST webhook              http://{args.host}:{args.rasa_port}/webhooks/rest/webhook"
+            + (f" (and ports up to {args.rasa_port + args.scaled - 1})" if args.scaled > 1 else "")
+            + "\n"
             f"  dev REST token            {rest_token}\n"
             f"  try: curl -H 'Authorization: Bearer {rest_token}' -H 'Content-Type: application/json' \\\n"
             f'         -d \'{{"sender": "demo", "message": "想买双跑鞋 500以内"}}\' \\\n'
