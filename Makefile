@@ -11,7 +11,7 @@ SHOPBOT := $(VENV)/bin/shopbot
 PYTHON310 := $(shell scripts/find-python310)
 SETUP_STAMP := $(VENV)/.setup-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help setup system-deps run test lint typecheck db seed train clean
+.PHONY: help setup system-deps run run-scaled test lint typecheck db seed train clean
 
 help:
 	@echo "make run    - set up, seed the demo store, train, start every service"
@@ -42,6 +42,10 @@ seed: db
 
 run: seed
 	$(SHOPBOT) run
+
+# Two Rasa processes on 5005/5006 sharing a PostgreSQL tracker store and a Redis lock store.
+run-scaled: seed
+	$(SHOPBOT) run --scaled 2
 
 test: setup system-deps
 	$(PY) -m pytest -q
