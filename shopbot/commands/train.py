@@ -37,7 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _recommender(args: argparse.Namespace) -> int:
     from recommender.training import train_from_database
-
     from shopbot.commands.common import open_database
 
     settings, _, _ = open_database()
