@@ -140,6 +140,7 @@ class Rows:
     items: list[str]
     timestamps: np.ndarray
     events: list[str] | None = None
+    ratings: np.ndarray | None = None  # explicit strength (MovieLens stars) when the file has it
 
     def __len__(self) -> int:
         return len(self.users)
@@ -157,6 +158,7 @@ def load_interactions_csv(path: Path) -> Rows:
         items: list[str] = []
         ts: list[float] = []
         events: list[str] = []
+        ratings: list[float] = []
         for n, row in enumerate(reader, start=2):
             try:
                 ts.append(float(row["timestamp"]))
@@ -167,16 +169,32 @@ def load_interactions_csv(path: Path) -> Rows:
             users.append(row["user"])
             items.append(row["item"])
             events.append(row.get("event") or "")
-    return Rows(users, items, np.asarray(ts), events if "event" in header else None)
+            try:
+                ratings.append(float(row.get("rating") or 1.0))
+            except ValueError:
+                ratings.append(1.0)
+    return Rows(
+        users,
+        items,
+        np.asarray(ts),
+        events if "event" in header else None,
+        np.asarray(ratings, np.float32) if "rating" in header else None,
+    )
 
 
 def write_interactions_csv(path: Path, rows: Rows) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["user", "item", "timestamp"] + (["event"] if rows.events is not None else []))
+        w.writerow(
+            ["user", "item", "timestamp"]
+            + (["event"] if rows.events is not None else [])
+            + (["rating"] if rows.ratings is not None else [])
+        )
         for n in range(len(rows)):
             extra = [rows.events[n]] if rows.events is not None else []
+            if rows.ratings is not None:
+                extra.append(f"{float(rows.ratings[n]):g}")
             w.writerow([rows.users[n], rows.items[n], int(rows.timestamps[n]), *extra])
 
 
@@ -205,7 +223,11 @@ def load_movielens(path: Path) -> Rows:
     """MovieLens `u.data`: tab-separated user, item, rating, timestamp."""
     data = np.loadtxt(path, dtype=np.int64, ndmin=2)
     return Rows(
-        [str(x) for x in data[:, 0]], [str(x) for x in data[:, 1]], data[:, 3].astype(float)
+        [str(x) for x in data[:, 0]],
+        [str(x) for x in data[:, 1]],
+        data[:, 3].astype(float),
+        None,
+        data[:, 2].astype(np.float32),
     )
 
 
@@ -261,11 +283,14 @@ def _subset(rows: Rows, mask: np.ndarray) -> Rows:
         [rows.items[i] for i in idx],
         rows.timestamps[idx],
         [rows.events[i] for i in idx] if rows.events is not None else None,
+        rows.ratings[idx] if rows.ratings is not None else None,
     )
 
 
 def event_values(rows: Rows) -> np.ndarray:
-    """Implicit weights for rows: the event weight when the CSV names events, 1 otherwise."""
+    """Row strengths: the rating if given, else the event weight, else 1 (implicit positive)."""
+    if rows.ratings is not None:
+        return rows.ratings.astype(np.float32)
     if rows.events is None:
         return np.ones(len(rows), np.float32)
     return np.asarray([max(EVENT_WEIGHTS.get(e, 1.0), 0.0) for e in rows.events], np.float32)

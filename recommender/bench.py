@@ -1,0 +1,105 @@
+"""`shopbot bench recommender`: training time, warm single-request latency and memory at scale."""
+
+from __future__ import annotations
+
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.evaluation import EASE_MAX_ITEMS
+from recommender.models import EASE, Hybrid, ItemKNN, Popularity
+
+
+def synthetic_interactions(
+    n_users: int, n_items: int, *, per_user: int = 20, random_state: int = 0
+) -> sp.csr_matrix:
+    """Shoppers pick items mostly from a few taste clusters, with long-tailed popularity."""
+    rng = np.random.default_rng(random_state)
+    n_clusters = max(10, n_items // 200)
+    item_cluster = rng.integers(0, n_clusters, n_items)
+    order = np.argsort(item_cluster, kind="stable")
+    starts = np.searchsorted(item_cluster[order], np.arange(n_clusters))
+    sizes = np.bincount(item_cluster, minlength=n_clusters)
+    counts = np.clip(rng.poisson(per_user, n_users), 2, None)
+    total = int(counts.sum())
+    rows = np.repeat(np.arange(n_users), counts)
+    home = rng.integers(0, n_clusters, n_users)[rows]
+    wander = rng.random(total) < 0.2
+    cluster = np.where(wander, rng.integers(0, n_clusters, total), home)
+    # Zipf-like position inside the cluster: a few items are hits.
+    pos = np.minimum(
+        (rng.pareto(1.2, total) * 2).astype(np.int64), np.maximum(sizes[cluster] - 1, 0)
+    )
+    cols = order[np.minimum(starts[cluster] + pos, n_items - 1)]
+    m = sp.csr_matrix((np.ones(total, np.float32), (rows, cols)), shape=(n_users, n_items))
+    m.data = np.log1p(m.data).astype(np.float32)
+    return m
+
+
+def served_model(n_items: int) -> Hybrid:
+    """The blend the assistant serves at this catalogue size (EASE only where it fits densely)."""
+    parts: dict[str, Any] = {"item_knn": ItemKNN(k=100), "popularity": Popularity()}
+    weights = {"item_knn": 1.0, "popularity": 0.2}
+    if n_items <= EASE_MAX_ITEMS:
+        parts["ease"] = EASE(l2=200.0)
+        weights["ease"] = 1.0
+    return Hybrid(parts, weights)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_bench(n_items: int, n_users: int, json_out: Path | None, *, random_state: int = 0) -> dict:
+    if n_items < 10 or n_users < 10:
+        raise ValueError("bench needs at least 10 items and 10 users")
+    t0 = time.perf_counter()
+    matrix = synthetic_interactions(n_users, n_items, random_state=random_state)
+    gen_s = time.perf_counter() - t0
+    rss0 = _rss_mb()
+    model = served_model(n_items)
+    t0 = time.perf_counter()
+    model.fit(matrix)
+    train_s = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = model.save(Path(tmp) / "model.npz")
+        artifact_mb = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20
+        _ = path
+    rng = np.random.default_rng(random_state)
+    users = rng.choice(n_users, size=min(300, n_users), replace=False)
+    for u in users[:20]:  # warm-up
+        model.recommend(matrix[u], 10)
+    lat = []
+    for u in users:
+        row = matrix[u]  # the fold-in row the service builds from the shopper's events
+        t = time.perf_counter()
+        model.recommend(row, 10)
+        lat.append((time.perf_counter() - t) * 1000.0)
+    lat_arr = np.asarray(lat)
+    result = {
+        "items": n_items,
+        "users": n_users,
+        "interactions": int(matrix.nnz),
+        "model": "hybrid(" + "+".join(model.components) + ")",
+        "generate_seconds": round(gen_s, 3),
+        "train_seconds": round(train_s, 3),
+        "recommend_ms_p50": round(float(np.percentile(lat_arr, 50)), 3),
+        "recommend_ms_p99": round(float(np.percentile(lat_arr, 99)), 3),
+        "requests": len(lat),
+        "peak_rss_mb": round(_rss_mb(), 1),
+        "train_rss_growth_mb": round(_rss_mb() - rss0, 1),
+        "artifact_mb": round(artifact_mb, 1),
+    }
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result

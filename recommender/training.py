@@ -1,0 +1,270 @@
+"""`shopbot train recommender`: fit every model from the database and save versioned artifacts.
+
+Artifacts: <artifacts_dir>/<version>/{manifest.json, items.json, model*.npz, ranker.json} and
+<artifacts_dir>/LATEST naming the version the action server loads at start. npz files are read
+with allow_pickle=False; everything else is JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from recommender.catalog import Catalog
+from recommender.content import ContentIndex
+from recommender.data import EVENT_WEIGHTS, IdMap, Interactions
+from recommender.evaluation import SERVED, tune_and_fit
+from recommender.models import ItemKNN
+from recommender.ranker import FEATURES, ItemStats, PurchaseModel, build_features, state_from_events
+from recommender.service import LATEST
+from shopbot.config import Settings
+from shopbot.db.engine import make_engine, make_session_factory
+from shopbot.db.models import Event, Product, Shopper
+
+NEGATIVES_PER_SHOPPER = 10
+
+
+class _Timer:
+    def __init__(self, progress: bool, total: int) -> None:
+        self.timings: dict[str, float] = {}
+        self.bar: Any = None
+        if progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="train recommender", unit="stage")
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.bar is not None:
+            self.bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - t0, 3)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def load_history(
+    factory: sessionmaker,
+) -> tuple[Catalog, list[tuple[str, str, str, float, float]], dict[str, bool]]:
+    """Catalogue, events (shopper, product, type, dwell, ts) oldest first, consent per shopper."""
+    with factory() as session:
+        products = session.scalars(select(Product).order_by(Product.id)).all()
+        events = session.execute(
+            select(Event.shopper_id, Event.product_id, Event.type, Event.dwell_seconds, Event.ts)
+            .where(Event.product_id.is_not(None))
+            .order_by(Event.ts)
+        ).all()
+        consent = dict(session.execute(select(Shopper.id, Shopper.consent)).all())
+    rows = [(s, p, t, float(d or 0.0), ts.timestamp()) for s, p, t, d, ts in events]
+    return Catalog.from_products(products), rows, {k: bool(v) for k, v in consent.items()}
+
+
+def interaction_matrix(
+    events: list[tuple[str, str, str, float, float]], items: IdMap, users: IdMap | None = None
+) -> Interactions:
+    """log1p of summed event weights per (shopper, item) — the same folding the service does."""
+    weights = [EVENT_WEIGHTS.get(t, 0.0) for _, _, t, _, _ in events]
+    inter = Interactions.from_triples(
+        [e[0] for e in events], [e[1] for e in events], weights, user_map=users, item_map=items
+    )
+    m = inter.matrix
+    m.data = np.log1p(np.maximum(m.data, 0.0)).astype(np.float32)
+    m.eliminate_zeros()
+    inter.matrix = m
+    return inter
+
+
+def train_purchase_model(
+    catalog: Catalog,
+    events: list[tuple[str, str, str, float, float]],
+    consent: dict[str, bool],
+    content: ContentIndex,
+    *,
+    random_state: int = 0,
+) -> PurchaseModel | None:
+    """Features from events before a cutoff, label = the shopper bought the item after it."""
+    if len(events) < 50:
+        return None
+    ts = np.asarray([e[4] for e in events])
+    cutoff = float(np.quantile(ts, 0.8))
+    before = [e for e in events if e[4] < cutoff]
+    after_buys: dict[str, set[str]] = {}
+    for s, p, t, _, when in events:
+        if when >= cutoff and t == "purchase":
+            after_buys.setdefault(s, set()).add(p)
+    inter = interaction_matrix(before, catalog.items)
+    if inter.matrix.nnz == 0:
+        return None
+    knn = ItemKNN(k=100).fit(inter.matrix)
+    counts = np.asarray((inter.matrix > 0).sum(axis=0)).ravel()
+    stats = ItemStats.from_counts(catalog, counts)
+    by_shopper: dict[str, list[tuple[str, str, str, float, float]]] = {}
+    for e in before:
+        by_shopper.setdefault(e[0], []).append(e)
+    rng = np.random.default_rng(random_state)
+    xs, ys = [], []
+    for shopper, evs in by_shopper.items():  # one feature block per shopper (offline only)
+        state = state_from_events(
+            catalog,
+            [e[1] for e in evs],
+            [e[2] for e in evs],
+            [e[3] for e in evs],
+            [e[4] for e in evs],
+            consent=consent.get(shopper, False),
+            now=cutoff,
+        )
+        touched = set(int(i) for i in state.items)
+        bought = {
+            catalog.items.index[p] for p in after_buys.get(shopper, ()) if p in catalog.items.index
+        }
+        randoms = set(
+            rng.choice(
+                len(catalog), size=min(NEGATIVES_PER_SHOPPER, len(catalog)), replace=False
+            ).tolist()
+        )
+        cand = np.asarray(sorted(touched | bought | randoms), np.int64)
+        row = inter.matrix[inter.users.index[shopper]]
+        cf = knn.score(row)[0][cand]
+        cf = cf / max(float(cf.max(initial=0.0)), 1e-9)
+        prof = content.profile_scores(
+            list(state.items), [max(EVENT_WEIGHTS.get(t, 0), 0) + 1e-3 for t in state.types]
+        )[cand]
+        xs.append(build_features(catalog, stats, state, cand, cf, prof))
+        ys.append(np.isin(cand, list(bought)).astype(int))
+    x = np.vstack(xs)
+    y = np.concatenate(ys)
+    if y.sum() < 5 or y.sum() == len(y):
+        return None
+    return PurchaseModel.fit(x, y, random_state=random_state)
+
+
+def train_from_database(
+    settings: Settings, *, progress: bool = True, random_state: int = 0
+) -> dict:
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    timer = _Timer(progress, total=5)
+    try:
+        with timer.stage("load"):
+            catalog, events, consent = load_history(factory)
+        if not events:
+            raise ValueError("no events with products in the database; seed or import data first")
+        with timer.stage("matrix"):
+            inter = interaction_matrix(events, catalog.items)
+            content = ContentIndex(catalog)
+        with timer.stage("models"):
+            models, info = tune_and_fit(
+                inter.matrix,
+                content.features,
+                10,
+                names=("popularity", "item_knn", "ease", "als", "content", SERVED),
+                random_state=random_state,
+            )
+        with timer.stage("purchase_model"):
+            ranker = train_purchase_model(
+                catalog, events, consent, content, random_state=random_state
+            )
+        with timer.stage("save"):
+            version = datetime.utcnow().strftime("%Y%m%dT%H%M%S")
+            out = Path(settings.artifacts_dir) / version
+            out.mkdir(parents=True, exist_ok=True)
+            models[SERVED].save(out / "model.npz")
+            (out / "items.json").write_text(json.dumps(inter.items.ids), encoding="utf-8")
+            if ranker is not None:
+                ranker.save(out / "ranker.json")
+            manifest = {
+                "version": version,
+                "model_file": "model.npz",
+                "served_model": SERVED,
+                "items": len(inter.items),
+                "shoppers": len(inter.users),
+                "interactions": int(inter.matrix.nnz),
+                "models": {
+                    k: {"params": v.get("params"), "val_ndcg": v.get("val_ndcg")}
+                    for k, v in info.items()
+                },
+                "purchase_model": ranker.metrics if ranker is not None else None,
+                "purchase_features": list(FEATURES),
+            }
+            (out / "manifest.json").write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+            )
+            tmp = Path(settings.artifacts_dir) / f".{LATEST}.tmp"
+            tmp.write_text(version, encoding="utf-8")
+            tmp.replace(Path(settings.artifacts_dir) / LATEST)  # atomic switch for readers
+    finally:
+        timer.close()
+        engine.dispose()
+    return {
+        "version": version,
+        "path": str(out),
+        "timings": timer.timings,
+        "total_seconds": round(sum(timer.timings.values()), 3),
+        **{k: manifest[k] for k in ("items", "shoppers", "interactions", "purchase_model")},
+        "hybrid_weights": info.get(SERVED, {}).get("params", {}).get("weights"),
+    }
+
+
+def export_split(
+    factory: sessionmaker, out_dir: Path, *, cutoff: datetime | None = None
+) -> dict[str, Path]:
+    """Write train.csv / test.csv (user,item,timestamp,event) and items.csv from the database.
+
+    The split is the demo store's held-out final week: `shopbot.demo.simulator.HOLDOUT_START`
+    when the demo package provides it, else the last 7 days of events.
+    """
+    if cutoff is None:
+        try:
+            from shopbot.demo.simulator import HOLDOUT_START  # type: ignore[import-not-found]
+
+            cutoff = HOLDOUT_START
+        except ImportError:
+            cutoff = None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    catalog, events, _ = load_history(factory)
+    if not events:
+        raise ValueError("no events to export")
+    cut = (
+        cutoff.timestamp()
+        if cutoff
+        else max(e[4] for e in events) - timedelta(days=7).total_seconds()
+    )
+    paths = {
+        "train": out_dir / "train.csv",
+        "test": out_dir / "test.csv",
+        "items": out_dir / "items.csv",
+    }
+    with (
+        open(paths["train"], "w", newline="", encoding="utf-8") as tr,
+        open(paths["test"], "w", newline="", encoding="utf-8") as te,
+    ):
+        wt, we = csv.writer(tr), csv.writer(te)
+        for w in (wt, we):
+            w.writerow(["user", "item", "timestamp", "event"])
+        for s, p, t, _, when in events:
+            if t == "remove_from_cart":
+                continue
+            (wt if when < cut else we).writerow([s, p, int(when), t])
+    with open(paths["items"], "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["item", "title", "category", "brand", "price"])
+        for n, pid in enumerate(catalog.items.ids):
+            w.writerow(
+                [pid, catalog.title[n], catalog.category[n], catalog.brand[n], catalog.price[n]]
+            )
+    return paths
