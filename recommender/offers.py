@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from shopbot.db import repo
 from shopbot.db.models import Offer, OfferGrant, Product, utcnow
 from shopbot.db.repo import offer_applies, offer_discount
 
@@ -179,6 +180,7 @@ def grant(
             if held >= cap:
                 session.rollback()  # gives the budget unit back
                 return None
+            repo.ensure_shopper(session, shopper_id)  # a first-time visitor may get a coupon
             row = OfferGrant(
                 offer_id=offer_id,
                 shopper_id=shopper_id,

@@ -1,0 +1,302 @@
+"""The service against a real SQLite database: cold start, rules, explanations, real time, offers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from recommender.service import Filters, RecommenderService
+from recommender.training import train_from_database
+from shopbot.config import Settings
+from shopbot.db import repo
+from shopbot.db.engine import make_engine, make_session_factory, session_scope
+from shopbot.db.models import Base, Offer, OfferGrant, Product
+
+CATS = {
+    "手机": ("华为", "小米", "苹果"),
+    "耳机": ("索尼", "漫步者", "华为"),
+    "零食": ("三只松鼠", "良品铺子", "百草味"),
+}
+COLORS = ("黑色", "白色", "蓝色")
+
+
+def _url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+@pytest.fixture
+def factory(tmp_path: Path) -> sessionmaker:
+    engine = make_engine(_url(tmp_path))
+    Base.metadata.create_all(engine)
+    factory = make_session_factory(engine)
+    old = datetime.utcnow() - timedelta(days=90)
+    with session_scope(factory) as s:
+        n = 0
+        for cat, brands in CATS.items():
+            for b in brands:
+                for j in range(4):
+                    price = {"手机": 1000, "耳机": 200, "零食": 30}[cat] * (1 + j)
+                    s.add(
+                        Product(
+                            id=f"p{n}",
+                            title=f"{b}{cat}{['青春版', '标准版', 'Pro', 'Max'][j]}",
+                            category=cat,
+                            brand=b,
+                            price=price,
+                            list_price=price * 1.2,
+                            attributes={"color": COLORS[j % 3]},
+                            tags=[],
+                            stock=10,
+                            created_at=old,
+                        )
+                    )
+                    n += 1
+    yield factory
+    engine.dispose()
+
+
+def _ids(result) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r.item_id for r in result.items]
+
+
+def test_cold_start_shopper_gets_popular_items_and_is_told(factory: sessionmaker) -> None:
+    svc = RecommenderService(factory)
+    res = svc.recommend("nobody", 5)
+    assert res.fallback == "cold_start_shopper"
+    assert len(res.items) == 5
+    assert all(r.reason for r in res.items)
+
+
+def test_stated_preferences_steer_a_new_shopper(factory: sessionmaker) -> None:
+    svc = RecommenderService(factory)
+    res = svc.recommend(None, 4, context={"category": "耳机", "brand": "索尼", "price_max": 450})
+    products = _products(factory, _ids(res))
+    assert products[0].category == "耳机" and products[0].brand == "索尼"
+    assert float(products[0].price) <= 450
+    assert "预算" in res.items[0].reason
+
+
+def test_filters_hold_and_relaxation_is_reported(factory: sessionmaker) -> None:
+    svc = RecommenderService(factory)
+    f = Filters(category="耳机", price_max=500, exclude_brands=("华为",))
+    res = svc.recommend("u1", 10, filters=f)
+    assert res.items and not res.relaxed
+    for p in _products(factory, _ids(res)):
+        assert p.category == "耳机" and float(p.price) <= 500 and p.brand != "华为"
+    # No red phones exist: colour is relaxed, and the result says so.
+    res = svc.recommend("u1", 5, filters=Filters(category="手机", color="红色"))
+    assert res.relaxed == ("color",) and res.fallback == "relaxed_filters"
+    assert all(p.category == "手机" for p in _products(factory, _ids(res)))
+
+
+def test_out_of_stock_items_never_shown(factory: sessionmaker) -> None:
+    with session_scope(factory) as s:
+        for p in s.scalars(select(Product).where(Product.category == "耳机")):
+            if p.brand == "索尼":
+                p.stock = 0
+    svc = RecommenderService(factory)
+    res = svc.recommend(None, 20, context={"brand": "索尼", "category": "耳机"})
+    assert all(p.stock > 0 for p in _products(factory, _ids(res)))
+
+
+def test_diversity_no_page_of_one_brand(factory: sessionmaker) -> None:
+    svc = RecommenderService(factory)
+    with session_scope(factory) as s:
+        for _ in range(3):
+            repo.record_event(s, "fan", "view", product_id="p0")
+    res = svc.recommend("fan", 10)
+    products = _products(factory, _ids(res))
+    pairs = [(p.category, p.brand) for p in products]
+    assert max(pairs.count(x) for x in set(pairs)) <= 3
+
+
+def test_real_time_two_instances_share_one_database(tmp_path: Path, factory: sessionmaker) -> None:
+    """An event written through one server changes the next answer of another, no retraining."""
+    other = make_session_factory(make_engine(_url(tmp_path)))
+    a, b = RecommenderService(factory), RecommenderService(other)
+    before = b.recommend("rt", 5)
+    assert before.fallback == "cold_start_shopper"
+    with session_scope(factory) as s:
+        repo.record_event(s, "rt", "view", product_id="p13")  # a 耳机 item
+        repo.cart_add(s, "rt", "p14")
+    after = b.recommend("rt", 5)
+    assert after.fallback is None
+    assert _ids(after) != _ids(before)
+    cats = [p.category for p in _products(other, _ids(after)[:3])]
+    assert cats.count("耳机") >= 2
+    assert "p14" not in _ids(after)  # already in the cart
+    assert any(
+        "浏览过" in r.reason or "很搭" in r.reason or "相近" in r.reason for r in after.items
+    )
+    assert _ids(a.recommend("rt", 5)) == _ids(after)
+
+
+def test_no_rerecommending_what_was_just_bought_except_consumables(factory: sessionmaker) -> None:
+    svc = RecommenderService(factory)
+    with session_scope(factory) as s:
+        repo.place_order(s, "buyer", [("p0", 1), ("p24", 1)])  # a phone and a snack
+        for pid in ("p0", "p1", "p24", "p25"):
+            repo.record_event(s, "buyer", "view", product_id=pid)
+    ids = _ids(svc.recommend("buyer", 30))
+    assert "p0" not in ids
+    assert "p24" in ids  # snacks are bought again
+
+
+def test_similar_items_and_unknown_item(factory: sessionmaker) -> None:
+    svc = RecommenderService(factory)
+    res = svc.similar_items("p12", 3)
+    assert "p12" not in _ids(res)
+    assert all(p.category == "耳机" for p in _products(factory, _ids(res)))
+    assert svc.similar_items("no-such-item", 3).fallback == "unknown_item"
+
+
+def test_bundle_returns_complements_from_other_categories(factory: sessionmaker) -> None:
+    with session_scope(factory) as s:
+        for n in range(5):
+            repo.place_order(s, f"b{n}", [("p0", 1), ("p13", 1)])  # phone + earphones
+    svc = RecommenderService(factory)
+    res = svc.bundle(["p0"], 3)
+    assert _ids(res)[0] == "p13"
+    assert "很搭" in res.items[0].reason or "一起" in res.items[0].reason
+    assert all(p.category != "手机" for p in _products(factory, _ids(res)))
+
+
+def _seed_history(factory: sessionmaker) -> None:
+    import random
+
+    rnd = random.Random(0)
+    start = datetime.utcnow() - timedelta(days=30)
+    with session_scope(factory) as s:
+        for u in range(40):
+            cat = list(CATS)[u % 3]
+            pool = [p.id for p in s.scalars(select(Product).where(Product.category == cat))]
+            for d in range(12):
+                pid = rnd.choice(pool)
+                ts = start + timedelta(days=d * 2, hours=u % 7)
+                repo.record_event(s, f"h{u}", "view", product_id=pid, ts=ts, dwell_seconds=30)
+                if rnd.random() < 0.35:
+                    repo.record_event(
+                        s, f"h{u}", "purchase", product_id=pid, ts=ts + timedelta(minutes=5)
+                    )
+
+
+def test_training_artifacts_load_and_serve(factory: sessionmaker, tmp_path: Path) -> None:
+    _seed_history(factory)
+    settings = Settings(_url(tmp_path), tmp_path, tmp_path / "artifacts")
+    summary = train_from_database(settings, progress=False)
+    assert (tmp_path / "artifacts" / "LATEST").read_text() == summary["version"]
+    assert set(summary["timings"]) >= {"load", "models", "save"}
+    svc = RecommenderService(factory, tmp_path / "artifacts")
+    assert svc.model is not None and svc.version == summary["version"]
+    res = svc.recommend("h0", 5)
+    assert res.fallback is None and len(res.items) == 5
+    probs = svc.purchase_probability("h0", ["p0", "p30"])
+    assert all(0.0 <= p <= 1.0 for p in probs.values())
+
+
+def _offer(factory: sessionmaker, **kw: object) -> None:
+    now = datetime.utcnow()
+    fields = dict(
+        id="o1",
+        title="耳机满200减30",
+        kind="threshold",
+        scope="category",
+        scope_value="耳机",
+        amount=30,
+        threshold=200,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=1),
+        budget_total=100,
+        per_shopper_cap=1,
+    )
+    fields.update(kw)
+    with session_scope(factory) as s:
+        s.add(Offer(**fields))
+
+
+def test_offer_eligibility_scope_window_and_cap(factory: sessionmaker) -> None:
+    _offer(factory)
+    _offer(
+        factory,
+        id="expired",
+        starts_at=datetime.utcnow() - timedelta(days=9),
+        ends_at=datetime.utcnow() - timedelta(days=2),
+        scope="all",
+        scope_value=None,
+    )
+    svc = RecommenderService(factory, random_state=0)
+    assert svc.choose_offer("s1", ["p0"]) is None  # a phone: the earphone coupon does not apply
+    decision = svc.choose_offer("s1", ["p13"])
+    assert decision is not None and decision.offer_id == "o1" and decision.grant_id is not None
+    assert "减" in decision.text
+    assert svc.choose_offer("s1", ["p13"]) is None  # per-shopper cap of 1 reached
+
+
+def test_offer_skipped_for_shopper_who_buys_anyway(factory: sessionmaker) -> None:
+    _offer(factory)
+    svc = RecommenderService(factory, random_state=0)
+    svc.purchase_probability = lambda shopper, ids: {i: 0.95 for i in ids}  # type: ignore[method-assign]
+    assert svc.choose_offer("keen", ["p13"]) is None
+
+
+def test_offer_budget_and_caps_hold_under_concurrency(factory: sessionmaker) -> None:
+    from recommender import offers
+
+    _offer(factory, budget_total=5, per_shopper_cap=2)
+    results: list[int | None] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        gid = offers.grant(factory, "o1", f"c{n % 4}", product_id="p13", channel="web", reason="t")
+        with lock:
+            results.append(gid)
+
+    with session_scope(factory) as s:
+        for n in range(4):
+            repo.ensure_shopper(s, f"c{n}")
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    granted = [g for g in results if g is not None]
+    assert len(granted) == 5
+    with factory() as s:
+        used = s.get(Offer, "o1").budget_used
+        per = dict(
+            s.execute(
+                select(OfferGrant.shopper_id, func.count()).group_by(OfferGrant.shopper_id)
+            ).all()
+        )
+    assert used == 5
+    assert max(per.values()) <= 2
+
+
+def test_bandit_prefers_the_offer_that_gets_redeemed(factory: sessionmaker) -> None:
+    _offer(factory, id="good", title="好券", budget_total=None, per_shopper_cap=1000)
+    _offer(factory, id="bad", title="差券", budget_total=None, per_shopper_cap=1000)
+    svc = RecommenderService(factory, random_state=1)
+    from recommender import offers
+
+    with session_scope(factory) as s:
+        repo.ensure_shopper(s, "hist")
+    for n in range(30):
+        g = offers.grant(factory, "good", "hist", product_id=None, channel=None, reason="x")
+        assert g is not None
+        if n < 24:
+            svc.record_offer_outcome(g)
+        offers.grant(factory, "bad", "hist", product_id=None, channel=None, reason="x")
+    picks = [svc.choose_offer(f"new{n}", ["p13"], grant=False) for n in range(20)]
+    chosen = [p.offer_id for p in picks if p is not None]
+    assert chosen.count("good") >= 16
+
+
+def _products(factory: sessionmaker, ids: list[str]) -> list[Product]:
+    with factory() as s:
+        found = repo.get_products(s, ids)
+    return [found[i] for i in ids]
