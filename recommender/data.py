@@ -28,7 +28,8 @@ def check_csr(
     if not sp.issparse(matrix):
         raise ValueError(f"{name} must be a scipy.sparse CSR matrix, got {type(matrix).__name__}")
     if not isinstance(matrix, sp.csr_matrix):
-        raise ValueError(f"{name} must be CSR, got {matrix.format.upper()}; call .tocsr() first")
+        fmt = str(getattr(matrix, "format", "?")).upper()
+        raise ValueError(f"{name} must be CSR, got {fmt}; call .tocsr() first")
     if matrix.ndim != 2:
         raise ValueError(f"{name} must be 2-dimensional")
     if n_cols is not None and matrix.shape[1] != n_cols:
