@@ -1,0 +1,100 @@
+"""The served model: a weighted blend of component models' per-shopper standardised scores.
+
+Each component's scores are z-normalised per shopper before blending so that scales (EASE weights,
+kNN sums, ALS dot products) are comparable; the weights are tuned on a validation split of the
+training data (see `recommender.tuning`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.base import RecommenderModel
+
+
+def standardise(scores: np.ndarray) -> np.ndarray:
+    mean = scores.mean(axis=1, keepdims=True)
+    std = scores.std(axis=1, keepdims=True)
+    return (scores - mean) / np.maximum(std, 1e-9)
+
+
+class Hybrid(RecommenderModel):
+    name = "hybrid"
+
+    def __init__(
+        self,
+        components: dict[str, RecommenderModel] | None = None,
+        weights: dict[str, float] | None = None,
+        *,
+        random_state: int | None = 0,
+    ) -> None:
+        super().__init__(random_state)
+        self.components = dict(components or {})
+        self.weights = dict(weights or {name: 1.0 for name in self.components})
+
+    def _fit(self, user_items: sp.csr_matrix, *, show_progress: bool) -> None:
+        # Cold-start path: a shopper with no interactions gets what most shoppers touch.
+        counts = np.diff(user_items.tocsc().indptr).astype(np.float32)
+        self.item_popularity = counts / max(float(counts.max(initial=0.0)), 1.0)
+        for model in self.components.values():
+            if not model.fitted:
+                model.fit(user_items, show_progress=show_progress)
+
+    def component_scores(self, user_items: sp.csr_matrix) -> dict[str, np.ndarray]:
+        return {
+            name: standardise(model.score(user_items))
+            for name, model in self.components.items()
+            if self.weights.get(name, 0.0) != 0.0
+        }
+
+    def _score(self, user_items: sp.csr_matrix) -> np.ndarray:
+        total = np.zeros((user_items.shape[0], self.n_items), np.float32)
+        for name, scores in self.component_scores(user_items).items():
+            total += self.weights[name] * scores
+        empty = np.diff(user_items.indptr) == 0
+        if empty.any():
+            total[empty] = self.item_popularity
+        return total
+
+    def _similar(self, itemid: int) -> np.ndarray:
+        total = np.zeros(self.n_items, np.float32)
+        for name, model in self.components.items():
+            w = self.weights.get(name, 0.0)
+            if w:
+                sims = np.asarray(model._similar(itemid), np.float32)
+                total += w * standardise(sims[None, :])[0]
+        return total
+
+    # Components are saved next to the hybrid's own file and referenced by name.
+    def save(self, path: Path) -> Path:
+        path = Path(path)
+        target = path if path.suffix == ".npz" else path.with_suffix(".npz")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for name, model in self.components.items():
+            model.save(target.with_name(f"{target.stem}.{name}.npz"))
+        return super().save(target)
+
+    def _params(self) -> dict[str, Any]:
+        return {
+            "weights": self.weights,
+            "components": {n: m.name for n, m in self.components.items()},
+        }
+
+    def _arrays(self) -> dict[str, Any]:
+        return {"item_popularity": self.item_popularity}
+
+    def _restore(self, arrays: dict[str, Any], params: dict[str, Any]) -> None:
+        self.item_popularity = arrays["item_popularity"].astype(np.float32)
+        self.weights = {k: float(v) for k, v in params["weights"].items()}
+        self.components = {}
+        self._pending = dict(params["components"])
+
+    def _load_parts(self, path: Path) -> None:
+        for name in self._pending:
+            self.components[name] = RecommenderModel.load(
+                path.with_name(f"{path.stem}.{name}.npz")
+            )
