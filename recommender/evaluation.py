@@ -19,11 +19,20 @@ from recommender.catalog import Catalog
 from recommender.content import ContentIndex
 from recommender.data import IdMap, Interactions, Rows, event_values, split_random_per_user
 from recommender.metrics import ranking_metrics
-from recommender.models import ALS, EASE, ContentModel, Hybrid, ItemKNN, Popularity, UserPearsonCF
+from recommender.models import (
+    ALS,
+    EASE,
+    EDLAE,
+    ContentModel,
+    Hybrid,
+    ItemKNN,
+    Popularity,
+    UserPearsonCF,
+)
 from recommender.models.hybrid import standardise
 
 SERVED = "hybrid"
-ALL_MODELS = ("popularity", "item_knn", "user_pearson", "ease", "als", "content", SERVED)
+ALL_MODELS = ("popularity", "item_knn", "user_pearson", "ease", "edlae", "als", "content", SERVED)
 EASE_MAX_ITEMS = 25_000
 
 
@@ -68,13 +77,22 @@ def item_features(items: IdMap, meta: dict[str, dict[str, object]]) -> sp.csr_ma
 def recommend_all(
     model: RecommenderModel, train: sp.csr_matrix, k: int, users: np.ndarray, *, batch: int = 512
 ) -> np.ndarray:
+    """Top-k per shopper, already-seen items excluded.
+
+    Shoppers with no training rows get the popularity ranking whatever the model: every model
+    shares the same cold-start path, so the table compares the models' own signal.
+    """
     out = np.full((train.shape[0], k), -1, np.int64)
+    counts = np.diff(train.tocsc().indptr).astype(np.float32)
+    popular, _ = top_k_rows(counts[None, :], k)
     for start in range(0, len(users), batch):
         rows = users[start : start + batch]
         x = train[rows]
         scores = model.score(x)
         scores[x.nonzero()] = -np.inf
         ids, _ = top_k_rows(scores, k)
+        empty = np.diff(x.indptr) == 0
+        ids[empty] = popular[0]
         out[rows] = ids
     return out
 
@@ -138,7 +156,11 @@ def tune_and_fit(
             [{"k": 50}, {"k": 200}, {"k": 200, "shrinkage": 50.0}],
         ),
         "user_pearson": (lambda p: UserPearsonCF(**p), [{"k": 50}]),
-        "ease": (lambda p: EASE(**p), [{"l2": v} for v in (50.0, 200.0, 500.0)]),
+        "ease": (lambda p: EASE(**p), [{"l2": v} for v in (50.0, 200.0, 500.0, 1000.0)]),
+        "edlae": (
+            lambda p: EDLAE(**p),
+            [{"l2": v, "dropout": d} for v in (20.0, 100.0) for d in (0.15, 0.33)],
+        ),
         "als": (
             lambda p: ALS(iterations=10, random_state=random_state, **p),
             [
@@ -157,7 +179,7 @@ def tune_and_fit(
     for name in names:
         if name == SERVED or name not in makers:
             continue
-        if name == "ease" and n_items > EASE_MAX_ITEMS:
+        if name in ("ease", "edlae") and n_items > EASE_MAX_ITEMS:
             log(f"skip ease: {n_items} items > {EASE_MAX_ITEMS}")
             continue
         make, grid = makers[name]
@@ -177,13 +199,17 @@ def tune_and_fit(
         t0 = time.perf_counter()
         parts = [
             n
-            for n in ("ease", "item_knn", "als", "user_pearson", "content", "popularity")
+            for n in ("edlae", "ease", "item_knn", "als", "user_pearson", "content", "popularity")
             if n in tuned
         ]
         weights = tune_blend(tuned, parts, fit, val, k, val_users)
+        used = {n: models[n] for n in parts if weights[n] != 0.0}
+        if "content" in models:
+            used["content"] = models["content"]  # scores brand-new items (cold start)
         hybrid = Hybrid(
-            {n: models[n] for n in parts if weights[n] != 0.0},
+            used,
             {n: w for n, w in weights.items() if w != 0.0},
+            cold_source="content" if "content" in models else None,
         )
         hybrid.fit(train)
         models[SERVED] = hybrid
@@ -258,10 +284,8 @@ def evaluate(
     cold_mask = split.test.multiply(
         sp.csr_matrix(split.cold_items.astype(np.float32)[None, :])
     ).tocsr()
-    cold_truth = cold_mask
-    if split.cold_users.any():
-        sel = sp.diags(split.cold_users.astype(np.float32)) @ split.test
-        cold_truth = ((cold_mask + sel) > 0).astype(np.float32).tocsr()
+    cold_user_truth = (sp.diags(split.cold_users.astype(np.float32)) @ split.test).tocsr()
+    cold_truth = ((cold_mask + cold_user_truth) > 0).astype(np.float32).tocsr()
     results = []
     for name, model in fitted.items():
         t0 = time.perf_counter()
@@ -269,6 +293,8 @@ def evaluate(
         elapsed = time.perf_counter() - t0
         metrics = ranking_metrics(recs, split.test, k, n_items=len(split.items), rows=users)
         cold = ranking_metrics(recs, cold_truth, k, n_items=len(split.items), rows=users)
+        cold_i = ranking_metrics(recs, cold_mask, k, n_items=len(split.items), rows=users)
+        cold_u = ranking_metrics(recs, cold_user_truth, k, n_items=len(split.items), rows=users)
         results.append(
             {
                 "model": name,
@@ -286,6 +312,10 @@ def evaluate(
                     "ndcg": cold["ndcg"],
                     "hit_rate": cold["hit_rate"],
                     "users": int(cold["users"]),
+                    "new_items_recall": cold_i["recall"],
+                    "new_items_users": int(cold_i["users"]),
+                    "new_shoppers_recall": cold_u["recall"],
+                    "new_shoppers": int(cold_u["users"]),
                 },
                 "params": info.get(name, {}).get("params", {}),
                 "fit_seconds": info.get(name, {}).get("fit_seconds"),

@@ -18,10 +18,16 @@ class EASE(RecommenderModel):
     name = "ease"
 
     def __init__(
-        self, l2: float = 200.0, *, max_items: int = 25_000, random_state: int | None = 0
+        self,
+        l2: float = 200.0,
+        *,
+        dropout: float = 0.0,
+        max_items: int = 25_000,
+        random_state: int | None = 0,
     ) -> None:
         super().__init__(random_state)
         self.l2 = l2
+        self.dropout = dropout
         self.max_items = max_items
 
     def _fit(self, user_items: sp.csr_matrix, *, show_progress: bool) -> None:
@@ -33,7 +39,10 @@ class EASE(RecommenderModel):
             )
         x = user_items.astype(np.float64)
         gram = np.asarray((x.T @ x).todense())
-        gram[np.diag_indices(n_items)] += self.l2
+        # EDLAE (Steck 2020): training as a denoising autoencoder with input dropout p adds
+        # p/(1-p)·G_ii to each diagonal entry — popular items are regularised more.
+        extra = self.dropout / (1.0 - self.dropout) * np.diag(gram) if self.dropout else 0.0
+        gram[np.diag_indices(n_items)] += self.l2 + extra
         p = np.linalg.inv(gram)
         b = -p / np.diag(p)[None, :]
         b[np.diag_indices(n_items)] = 0.0
@@ -46,7 +55,7 @@ class EASE(RecommenderModel):
         return self.weights[itemid].copy()
 
     def _params(self) -> dict[str, Any]:
-        return {"l2": self.l2, "max_items": self.max_items}
+        return {"l2": self.l2, "dropout": self.dropout, "max_items": self.max_items}
 
     def _arrays(self) -> dict[str, Any]:
         return {"weights": self.weights}
@@ -54,4 +63,21 @@ class EASE(RecommenderModel):
     def _restore(self, arrays: dict[str, Any], params: dict[str, Any]) -> None:
         self.l2 = float(params["l2"])
         self.max_items = int(params["max_items"])
+        self.dropout = float(params.get("dropout", 0.0))
         self.weights = arrays["weights"].astype(np.float32)
+
+
+class EDLAE(EASE):
+    """EASE with emphasised denoising (dropout-derived, popularity-proportional regularisation)."""
+
+    name = "edlae"
+
+    def __init__(
+        self,
+        l2: float = 50.0,
+        *,
+        dropout: float = 0.25,
+        max_items: int = 25_000,
+        random_state: int | None = 0,
+    ) -> None:
+        super().__init__(l2, dropout=dropout, max_items=max_items, random_state=random_state)

@@ -2,7 +2,7 @@
 
 Each component's scores are z-normalised per shopper before blending so that scales (EASE weights,
 kNN sums, ALS dot products) are comparable; the weights are tuned on a validation split of the
-training data (see `recommender.tuning`).
+training data (see `recommender.evaluation.tune_blend`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,17 @@ class Hybrid(RecommenderModel):
         components: dict[str, RecommenderModel] | None = None,
         weights: dict[str, float] | None = None,
         *,
+        cold_source: str | None = None,
+        cold_weight: float = 1.0,
         random_state: int | None = 0,
     ) -> None:
         super().__init__(random_state)
         self.components = dict(components or {})
         self.weights = dict(weights or {name: 1.0 for name in self.components})
+        # Items nobody interacted with have no CF signal: they are scored by this component
+        # (content) alone, so a new product can still reach the shoppers it suits.
+        self.cold_source = cold_source
+        self.cold_weight = cold_weight
 
     def _fit(self, user_items: sp.csr_matrix, *, show_progress: bool) -> None:
         # Cold-start path: a shopper with no interactions gets what most shoppers touch.
@@ -55,6 +61,11 @@ class Hybrid(RecommenderModel):
         total = np.zeros((user_items.shape[0], self.n_items), np.float32)
         for name, scores in self.component_scores(user_items).items():
             total += self.weights[name] * scores
+        if self.cold_source and self.cold_source in self.components:
+            cold = self.item_popularity == 0
+            if cold.any():
+                content = standardise(self.components[self.cold_source].score(user_items))
+                total[:, cold] = self.cold_weight * content[:, cold]
         empty = np.diff(user_items.indptr) == 0
         if empty.any():
             total[empty] = self.item_popularity
@@ -81,6 +92,8 @@ class Hybrid(RecommenderModel):
     def _params(self) -> dict[str, Any]:
         return {
             "weights": self.weights,
+            "cold_source": self.cold_source,
+            "cold_weight": self.cold_weight,
             "components": {n: m.name for n, m in self.components.items()},
         }
 
@@ -90,6 +103,8 @@ class Hybrid(RecommenderModel):
     def _restore(self, arrays: dict[str, Any], params: dict[str, Any]) -> None:
         self.item_popularity = arrays["item_popularity"].astype(np.float32)
         self.weights = {k: float(v) for k, v in params["weights"].items()}
+        self.cold_source = params.get("cold_source")
+        self.cold_weight = float(params.get("cold_weight", 1.0))
         self.components = {}
         self._pending = dict(params["components"])
 
