@@ -1,0 +1,147 @@
+"""Catalog vocabulary as lookup maps: every alias a shopper may type -> the canonical name.
+
+Built from `shopbot.demo.vocabulary.load_vocabulary()` (the catalog is the single source of
+truth) or from plain mappings in tests. Matching is case-insensitive and ignores spaces so that
+`iphone`, `iPhone` and `I Phone` all land on the same brand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+FIELDS = (
+    "categories",
+    "brands",
+    "colors",
+    "sizes",
+    "materials",
+    "recipients",
+    "product_lines",
+)
+
+
+def fold(text: str) -> str:
+    """The comparison key for aliases: lower case, no whitespace, full-width folded."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xFF01 <= code <= 0xFF5E:  # full-width ASCII typed by Chinese IMEs
+            ch = chr(code - 0xFEE0)
+        out.append(ch)
+    return re.sub(r"\s+", "", "".join(out)).lower()
+
+
+@dataclass
+class Lexicon:
+    """canonical -> variants for each kind, plus the reverse alias maps."""
+
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    brands: dict[str, list[str]] = field(default_factory=dict)
+    colors: dict[str, list[str]] = field(default_factory=dict)
+    sizes: dict[str, list[str]] = field(default_factory=dict)
+    materials: dict[str, list[str]] = field(default_factory=dict)
+    recipients: dict[str, list[str]] = field(default_factory=dict)
+    # product line -> brand, e.g. Mate60 -> 华为
+    product_lines: dict[str, str] = field(default_factory=dict)
+    category_brands: dict[str, list[str]] = field(default_factory=dict)
+    accessories: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._alias: dict[str, dict[str, str]] = {}
+        for kind in ("categories", "brands", "colors", "sizes", "materials", "recipients"):
+            table: dict[str, str] = {}
+            for canonical, variants in getattr(self, kind).items():
+                for alias in [canonical, *variants]:
+                    if alias:
+                        table.setdefault(fold(str(alias)), canonical)
+            self._alias[kind] = table
+        # A product line names its brand too: "Mate60" means 华为.
+        lines: dict[str, str] = {}
+        for line, brand in self.product_lines.items():
+            lines[fold(line)] = brand
+        self._alias["product_lines"] = lines
+
+    @classmethod
+    def from_vocabulary(cls, vocab: Any) -> Lexicon:
+        def mapping(name: str) -> dict[str, Any]:
+            value = getattr(vocab, name, None)
+            if value is None and isinstance(vocab, Mapping):
+                value = vocab.get(name)
+            return _as_mapping(value)
+
+        return cls(
+            categories=_lists(mapping("categories")),
+            brands=_lists(mapping("brands")),
+            colors=_lists(mapping("colors")),
+            sizes=_lists(mapping("sizes")),
+            materials=_lists(mapping("materials")),
+            recipients=_lists(mapping("recipients")),
+            product_lines={str(k): str(v) for k, v in mapping("product_lines").items()},
+            category_brands=_lists(mapping("category_brands")),
+            accessories=_lists(mapping("accessories")),
+        )
+
+    def canonical(self, kind: str, value: str | None) -> str | None:
+        """The canonical name for `value` of `kind`, or None when the catalog does not know it."""
+        if value is None:
+            return None
+        key = fold(str(value))
+        if not key:
+            return None
+        table = self._alias[kind]
+        if key in table:
+            return table[key]
+        if kind == "brands" and key in self._alias["product_lines"]:
+            return self._alias["product_lines"][key]
+        # "耐克的" / "红色款": an alias plus filler; take the longest alias it contains.
+        best: tuple[int, str] | None = None
+        for alias, canonical in table.items():
+            if len(alias) >= 2 and alias in key and (best is None or len(alias) > best[0]):
+                best = (len(alias), canonical)
+        return best[1] if best else None
+
+    def aliases(self, kind: str) -> dict[str, str]:
+        return dict(self._alias[kind])
+
+    def all_terms(self, kind: str) -> list[str]:
+        """Every surface form of `kind` as written in the vocabulary (not folded)."""
+        if kind == "product_lines":
+            return sorted(self.product_lines)
+        terms: list[str] = []
+        for canonical, variants in getattr(self, kind).items():
+            terms.extend([canonical, *variants])
+        return sorted(dict.fromkeys(t for t in terms if t))
+
+
+def _as_mapping(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Iterable) and not isinstance(value, str):
+        return {str(v): [] for v in value}
+    raise TypeError(f"expected a mapping or a list, got {type(value).__name__}")
+
+
+def _lists(mapping: Mapping[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in mapping.items():
+        if value is None:
+            out[str(key)] = []
+        elif isinstance(value, str):
+            out[str(key)] = [value]
+        else:
+            out[str(key)] = [str(v) for v in value]
+    return out
+
+
+@lru_cache(maxsize=1)
+def catalog_lexicon() -> Lexicon:
+    """The lexicon of the demo store's catalog (loaded once per process, on first use)."""
+    from shopbot.demo.vocabulary import load_vocabulary
+
+    return Lexicon.from_vocabulary(load_vocabulary())

@@ -1,0 +1,766 @@
+"""The shopping actions. Thin: slots -> recommender request -> events in the database -> reply."""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from actions import replies
+from actions.normalize import cn_to_number, find_terms, parse_ordinal, parse_price
+from actions.runtime import Runtime, get_runtime
+from shopbot.db import repo
+from shopbot.db.engine import session_scope
+from shopbot.db.models import Offer, Product, utcnow
+
+logger = logging.getLogger(__name__)
+
+PAGE = 5
+SORRY = "抱歉，系统开小差了😥 稍后再试试，或者说「转人工」找客服。"
+_CHEAPER = re.compile(r"便宜|太贵|贵了|低一?点|实惠|划算点|预算没那么多|价格低|省钱")
+_PRICIER = re.compile(r"贵一?点|高端|好一?点的|档次高|价位高|更好的")
+_OTHER_COLOR = re.compile(r"换个?颜色|别的颜色|其他颜色|颜色换|其它颜色|换个色")
+_QUANTITY = re.compile(r"(\d+|[一二两三四五六七八九十])\s*(?:件|个|双|台|份|只|部|条|盒|瓶)")
+
+
+# --- shared plumbing -------------------------------------------------------------------------
+
+
+def channel_of(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or "rest"
+
+
+@contextmanager
+def unit_of_work(runtime: Runtime) -> Any:
+    with session_scope(runtime.session_factory) as session:
+        yield session
+
+
+def shopper_of(session: Session, tracker: Tracker) -> str:
+    return repo.resolve_shopper(session, channel_of(tracker), tracker.sender_id)
+
+
+def session_key(tracker: Tracker) -> str:
+    return (tracker.sender_id or "")[:64]
+
+
+def shown(tracker: Tracker) -> list[dict[str, Any]]:
+    items = tracker.get_slot("shown_items") or []
+    return [i for i in items if isinstance(i, dict) and i.get("id")]
+
+
+def target_item(tracker: Tracker) -> str | None:
+    """The product the shopper means: a button's id, 第N个, 这款 (focus), else the first shown."""
+    for ent in tracker.latest_message.get("entities", []) or []:
+        if ent.get("entity") == "product_id" and ent.get("value"):
+            return str(ent["value"])
+    items = shown(tracker)
+    position = parse_ordinal(tracker.latest_message.get("text"))
+    if position is not None and position != 0 and items:
+        index = position - 1 if position > 0 else len(items) + position
+        if 0 <= index < len(items):
+            return str(items[index]["id"])
+        return None
+    focus = tracker.get_slot("focus_item")
+    if focus:
+        return str(focus)
+    return str(items[0]["id"]) if items else None
+
+
+def ordinal_out_of_range(tracker: Tracker) -> bool:
+    position = parse_ordinal(tracker.latest_message.get("text"))
+    items = shown(tracker)
+    return position is not None and position > len(items) > 0
+
+
+def active_offers(session: Session) -> list[Offer]:
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(Offer).where(
+                Offer.active.is_(True), Offer.starts_at <= now, Offer.ends_at >= now
+            )
+        )
+    )
+
+
+def best_offer_label(product: Product, offers: Iterable[Offer]) -> str | None:
+    best: tuple[float, str] | None = None
+    for offer in offers:
+        if offer.budget_total is not None and offer.budget_used >= offer.budget_total:
+            continue
+        if not repo.offer_applies(offer, product):
+            continue
+        value = repo.offer_discount(offer, float(product.price))
+        if best is None or value > best[0]:
+            best = (value, replies.offer_label(offer))
+    return best[1] if best else None
+
+
+def satisfies(product: Product, query: dict[str, Any]) -> bool:
+    """The stated constraints a shown product must meet (unless labelled an alternative)."""
+    if product.stock <= 0:
+        return False
+    if query.get("category") and product.category != query["category"]:
+        return False
+    if query.get("brand") and product.brand != query["brand"]:
+        return False
+    if product.brand in (query.get("exclude_brands") or []):
+        return False
+    price = float(product.price)
+    if query.get("price_min") is not None and price < query["price_min"]:
+        return False
+    if query.get("price_max") is not None and price > query["price_max"]:
+        return False
+    for key in ("color", "size"):
+        if query.get(key) and not _attr_has(product.attributes, key, str(query[key])):
+            return False
+    return True
+
+
+def _attr_has(attributes: dict | None, key: str, wanted: str) -> bool:
+    value = (attributes or {}).get(key)
+    values = value if isinstance(value, list) else [value]
+    return any(v is not None and (wanted == str(v) or wanted in str(v)) for v in values)
+
+
+def show_products(
+    dispatcher: CollectingDispatcher,
+    session: Session,
+    recs: Sequence[Any],
+    query: dict[str, Any],
+    intro: str,
+    *,
+    strict: bool,
+) -> list[dict[str, Any]]:
+    """Send the product reply; returns the shown items for the `shown_items` slot."""
+    products = repo.get_products(session, [r.item_id for r in recs])
+    offers = active_offers(session)
+    cards, memory = [], []
+    for rec in recs:
+        product = products.get(rec.item_id)
+        if product is None or product.stock <= 0:
+            continue
+        if strict and not satisfies(product, query):
+            logger.warning("recommender returned %s outside %s; dropped", product.id, query)
+            continue
+        cards.append(replies.product_card(product, rec.reason, best_offer_label(product, offers)))
+        memory.append(
+            {
+                "id": product.id,
+                "title": product.title,
+                "price": float(product.price),
+                "brand": product.brand,
+                "category": product.category,
+                "color": (product.attributes or {}).get("color"),
+                "reason": rec.reason,
+            }
+        )
+        if len(cards) >= PAGE:
+            break
+    if cards:
+        dispatcher.utter_message(
+            text=replies.products_text(intro, cards),
+            buttons=replies.PRODUCT_BUTTONS,
+            json_message=replies.products_payload(cards, query),
+        )
+    return memory
+
+
+def record(session: Session, shopper_id: str, tracker: Tracker, type_: str, **kwargs: Any) -> None:
+    repo.record_event(
+        session,
+        shopper_id,
+        type_,
+        channel=channel_of(tracker),
+        session_id=session_key(tracker),
+        **kwargs,
+    )
+
+
+def _filters(query: dict[str, Any], exclude_items: Iterable[str] = ()) -> Any:
+    from recommender.service import Filters
+
+    return Filters(
+        category=query.get("category"),
+        brands=(query["brand"],) if query.get("brand") else (),
+        exclude_brands=tuple(query.get("exclude_brands") or ()),
+        price_min=query.get("price_min"),
+        price_max=query.get("price_max"),
+        color=query.get("color"),
+        size=query.get("size"),
+        in_stock=True,
+        exclude_items=frozenset(exclude_items),
+    )
+
+
+def relaxed_intro(relaxed: Sequence[str], query: dict[str, Any]) -> str:
+    names = "、".join(replies.RELAXED_NAMES.get(r, r) for r in relaxed)
+    wanted = replies.describe_query(query)
+    return f"没有完全符合「{wanted}」的商品😥 放宽了{names}，这些是最接近的替代："
+
+
+# --- action bases ----------------------------------------------------------------------------
+
+
+class ShopAction(Action):
+    """An action whose failures become a polite apology instead of a crash or a 500."""
+
+    failure_text = SORRY
+
+    def name(self) -> str:  # pragma: no cover - every subclass names itself
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            return self.act(dispatcher, tracker, get_runtime())
+        except Exception:
+            logger.exception("%s failed", self.name())
+            dispatcher.utter_message(text=self.failure_text)
+            return []
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        raise NotImplementedError
+
+
+@dataclass
+class ItemTurn:
+    """One product-specific turn: who asked, about which product, in which unit of work."""
+
+    dispatcher: CollectingDispatcher
+    tracker: Tracker
+    runtime: Runtime
+    session: Session
+    shopper_id: str
+    product: Product
+
+
+class ItemAction(ShopAction):
+    """An action about one product: 第N个 / 这款 / a card button / the first one shown."""
+
+    missing_text = "先告诉我想看什么商品吧，比如「500以内的跑鞋」～"
+    gone_text = "这款商品已经下架了😥 换一个看看？"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        if ordinal_out_of_range(tracker):
+            dispatcher.utter_message(text=f"只展示了{len(shown(tracker))}款哦，是第几个呢？")
+            return []
+        item_id = target_item(tracker)
+        if item_id is None:
+            dispatcher.utter_message(text=self.missing_text)
+            return []
+        with unit_of_work(runtime) as session:
+            product = repo.get_products(session, [item_id]).get(item_id)
+            if product is None:
+                dispatcher.utter_message(text=self.gone_text)
+                return []
+            shopper_id = shopper_of(session, tracker)
+            return self.act_on(ItemTurn(dispatcher, tracker, runtime, session, shopper_id, product))
+
+    def act_on(self, turn: ItemTurn) -> list[EventType]:
+        raise NotImplementedError
+
+
+# --- search / recommend / refine -------------------------------------------------------------
+
+
+class ActionSearchProducts(ShopAction):
+    def name(self) -> str:
+        return "action_search_products"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        query = {
+            key: tracker.get_slot(key)
+            for key in ("category", "brand", "color", "size", "price_min", "price_max")
+        }
+        query["exclude_brands"] = list(tracker.get_slot("exclude_brands") or [])
+        recipient = tracker.get_slot("recipient")
+        if not query["category"]:
+            # The entity model may miss a catalog word; the lexicon never does.
+            found = find_terms("categories", text, runtime.lexicon)
+            if found:
+                query["category"] = found[0]
+        previous = shown(tracker)
+        exclude: list[str] = []
+        events: list[EventType] = []
+        mentioned_price = bool(parse_price(text))
+        if intent == "refine_search" and previous:
+            events += self._refine(text, query, previous, exclude, mentioned_price)
+        asked = list(tracker.get_slot("asked") or [])
+        question = self._missing(intent, query, recipient, asked)
+        if question:
+            slot, prompt, buttons = question
+            dispatcher.utter_message(text=prompt, buttons=buttons)
+            return [*events, SlotSet("asked", [*asked, slot])]
+        with unit_of_work(runtime) as session:
+            shopper_id = shopper_of(session, tracker)
+            result = runtime.recommender.recommend(
+                shopper_id,
+                PAGE * 2,
+                context={
+                    **{k: v for k, v in query.items() if v},
+                    "recipient": recipient,
+                    "query": text,
+                    "shown": [i["id"] for i in previous],
+                },
+                filters=_filters(query, exclude),
+            )
+            relaxed = tuple(result.relaxed or ())
+            intro = (
+                self._intro(intent, query, recipient)
+                if not relaxed
+                else relaxed_intro(relaxed, query)
+            )
+            items = show_products(
+                dispatcher,
+                session,
+                result.items,
+                self._public(query),
+                intro,
+                strict=not relaxed,
+            )
+            record(session, shopper_id, tracker, "search", query=text[:255] or None)
+            for item in items:
+                record(session, shopper_id, tracker, "view", product_id=item["id"])
+        if not items:
+            wanted = replies.describe_query(query) or "这个需求"
+            dispatcher.utter_message(
+                text=f"暂时没有符合「{wanted}」的商品😥 换个预算或品牌试试？",
+                buttons=[{"title": "看看热卖", "payload": "/ask_recommendation"}],
+            )
+            return [*events, SlotSet("asked", [])]
+        return [
+            *events,
+            SlotSet("shown_items", items),
+            SlotSet("focus_item", items[0]["id"]),
+            SlotSet("asked", []),
+        ]
+
+    @staticmethod
+    def _public(query: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in query.items() if v not in (None, [], "")}
+
+    @staticmethod
+    def _refine(
+        text: str,
+        query: dict[str, Any],
+        previous: list[dict[str, Any]],
+        exclude: list[str],
+        mentioned_price: bool,
+    ) -> list[EventType]:
+        """Turn 便宜点 / 换个颜色 / 换一批 into constraints relative to what was shown."""
+        events: list[EventType] = []
+        prices = [float(i["price"]) for i in previous if i.get("price") is not None]
+        if _CHEAPER.search(text) and not mentioned_price and prices:
+            ceiling = round(statistics.median(prices) * 0.9, 2)
+            if query.get("price_max") is None or ceiling < query["price_max"]:
+                query["price_max"] = ceiling
+            if query.get("price_min") is not None and query["price_min"] > query["price_max"]:
+                query["price_min"] = None
+            events += [
+                SlotSet("price_max", query["price_max"]),
+                SlotSet("price_min", query["price_min"]),
+            ]
+        elif _PRICIER.search(text) and not mentioned_price and prices:
+            query["price_min"] = round(statistics.median(prices), 2)
+            query["price_max"] = None
+            events += [SlotSet("price_min", query["price_min"]), SlotSet("price_max", None)]
+        else:
+            # 换一批 / 换个颜色 / 别的牌子 / 还有吗: the same need, something not shown yet.
+            exclude.extend(i["id"] for i in previous)
+        if _OTHER_COLOR.search(text) and not query.get("color"):
+            # Filters hold one colour, not an exclusion; the shown ones are left out by id.
+            query["color"] = None
+        if not query.get("category"):
+            categories = {i.get("category") for i in previous if i.get("category")}
+            if len(categories) == 1:
+                query["category"] = categories.pop()
+                events.append(SlotSet("category", query["category"]))
+        return events
+
+    @staticmethod
+    def _missing(
+        intent: str | None, query: dict[str, Any], recipient: str | None, asked: list[str]
+    ) -> tuple[str, str, list[dict[str, str]]] | None:
+        """The one question that matters, if any; never the same one twice in a row."""
+        has_need = any(query.get(k) for k in ("category", "brand", "color", "size"))
+        has_budget = query.get("price_min") is not None or query.get("price_max") is not None
+        if (
+            intent == "search_product"
+            and not has_need
+            and not recipient
+            and "category" not in asked
+        ):
+            runtime = get_runtime()
+            options = sorted(runtime.lexicon.categories)[:4]
+            return (
+                "category",
+                "想看哪一类呢？比如" + "、".join(options) + "～",
+                [{"title": c, "payload": f'/search_product{{"category": "{c}"}}'} for c in options],
+            )
+        if recipient and not has_need and not has_budget and "budget" not in asked:
+            return (
+                "budget",
+                f"给{recipient}挑礼物呀🎁 预算大概多少呢？",
+                [
+                    {"title": "200以内", "payload": "200以内"},
+                    {"title": "200-500", "payload": "200到500"},
+                    {"title": "500以上", "payload": "500以上"},
+                ],
+            )
+        return None
+
+    @staticmethod
+    def _intro(intent: str | None, query: dict[str, Any], recipient: str | None) -> str:
+        wanted = replies.describe_query(query)
+        if recipient:
+            return f"送{recipient}的话，这几款挺合适" + (f"（{wanted}）" if wanted else "") + "："
+        if intent == "refine_search":
+            return f"换了一批{('「' + wanted + '」') if wanted else ''}，看看这些："
+        if wanted:
+            return f"按「{wanted}」给你找到这些👇"
+        return "按你的喜好挑了几款👇"
+
+
+# --- similar / bundle ------------------------------------------------------------------------
+
+
+class _ItemListAction(ItemAction):
+    """Shared flow for 看相似 and 搭配: anchor item -> recommender call -> product reply."""
+
+    intro = ""
+    empty = ""
+
+    def fetch(self, runtime: Runtime, item_id: str, exclude: list[str]) -> Any:
+        raise NotImplementedError
+
+    def act_on(self, turn: ItemTurn) -> list[EventType]:
+        result = self.fetch(turn.runtime, turn.product.id, [i["id"] for i in shown(turn.tracker)])
+        intro = self.intro.format(title=turn.product.title)
+        if result.relaxed:
+            intro += "（部分条件已放宽）"
+        items = show_products(turn.dispatcher, turn.session, result.items, {}, intro, strict=True)
+        for item in items:
+            record(turn.session, turn.shopper_id, turn.tracker, "view", product_id=item["id"])
+        if not items:
+            turn.dispatcher.utter_message(text=self.empty)
+            return []
+        return [SlotSet("shown_items", items), SlotSet("focus_item", items[0]["id"])]
+
+
+class ActionSimilarItems(_ItemListAction):
+    intro = "和「{title}」相似的几款："
+    empty = "暂时没找到相似的款😥 要不换个条件搜搜？"
+
+    def name(self) -> str:
+        return "action_similar_items"
+
+    def fetch(self, runtime: Runtime, item_id: str, exclude: list[str]) -> Any:
+        from recommender.service import Filters
+
+        return runtime.recommender.similar_items(
+            item_id, PAGE, filters=Filters(in_stock=True, exclude_items=frozenset(exclude))
+        )
+
+
+class ActionBundle(_ItemListAction):
+    intro = "搭配「{title}」一起买的推荐："
+    empty = "这款暂时没有合适的搭配😥"
+
+    def name(self) -> str:
+        return "action_bundle"
+
+    def fetch(self, runtime: Runtime, item_id: str, exclude: list[str]) -> Any:
+        from recommender.service import Filters
+
+        return runtime.recommender.bundle(
+            [item_id], 4, filters=Filters(in_stock=True, exclude_items=frozenset(exclude))
+        )
+
+
+# --- detail / cart ---------------------------------------------------------------------------
+
+
+def detail_text(product: Product, text: str) -> str:
+    attrs = product.attributes or {}
+    price = replies.yuan(float(product.price))
+    if float(product.list_price) > float(product.price):
+        price += f"（原价{replies.yuan(float(product.list_price))}）"
+    stock = f"有货（库存{product.stock}件）" if product.stock > 0 else "暂时缺货"
+    asks = {
+        "price": bool(re.search(r"多少钱|价|贵|便宜", text)),
+        "stock": bool(re.search(r"货|库存|能买|卖完", text)),
+        "material": bool(re.search(r"材质|面料|材料|纯棉|真皮|什么做的", text)),
+        "size": bool(re.search(r"尺码|码|尺寸|大小|规格", text)),
+    }
+    parts: list[str] = []
+    if asks["price"]:
+        parts.append(f"价格{price}")
+    if asks["stock"]:
+        parts.append(stock)
+    if asks["material"]:
+        parts.append(f"材质：{attrs.get('material', '详情页未注明')}")
+    if asks["size"]:
+        sizes = attrs.get("size")
+        sizes_text = "、".join(map(str, sizes)) if isinstance(sizes, list) else sizes
+        parts.append(f"尺码/规格：{sizes_text or '均码'}")
+    if not parts:
+        specs = "，".join(f"{k}：{v}" for k, v in attrs.items() if v not in (None, "", []))
+        parts = [f"{product.brand} · {product.category}", f"价格{price}", stock]
+        if specs:
+            parts.append(specs)
+        if product.description:
+            parts.append(product.description[:60])
+    return f"「{product.title}」" + "，".join(parts) + "。"
+
+
+class ActionProductDetail(ItemAction):
+    missing_text = "你想了解哪款呢？先搜一下商品吧，比如「华为手机」～"
+
+    def name(self) -> str:
+        return "action_product_detail"
+
+    def act_on(self, turn: ItemTurn) -> list[EventType]:
+        record(turn.session, turn.shopper_id, turn.tracker, "click", product_id=turn.product.id)
+        turn.dispatcher.utter_message(
+            text=detail_text(turn.product, turn.tracker.latest_message.get("text") or ""),
+            buttons=[
+                {"title": "加入购物车", "payload": "/add_to_cart"},
+                {"title": "看相似", "payload": "/ask_similar"},
+            ],
+        )
+        return [SlotSet("focus_item", turn.product.id)]
+
+
+def parse_quantity(text: str) -> int:
+    m = _QUANTITY.search(text or "")
+    if not m:
+        return 1
+    raw = m.group(1)
+    value = int(raw) if raw.isdigit() else int(cn_to_number(raw) or 1)
+    return max(1, min(value, 99))
+
+
+def cart_summary(session: Session, shopper_id: str) -> tuple[str, int, float]:
+    items = repo.cart_items(session, shopper_id)
+    count = sum(i.quantity for i in items)
+    total = sum(float(i.product.price) * i.quantity for i in items)
+    lines = [
+        f"{n}. {i.product.title} ×{i.quantity} {replies.yuan(float(i.product.price))}"
+        for n, i in enumerate(items, start=1)
+    ]
+    return "\n".join(lines), count, round(total, 2)
+
+
+class ActionAddToCart(ItemAction):
+    missing_text = "要加哪款呢？先搜一下商品吧～"
+
+    def name(self) -> str:
+        return "action_add_to_cart"
+
+    def act_on(self, turn: ItemTurn) -> list[EventType]:
+        if turn.product.stock <= 0:
+            turn.dispatcher.utter_message(
+                text="这款暂时缺货😥 看看相似的？",
+                buttons=[{"title": "看相似", "payload": "/ask_similar"}],
+            )
+            return []
+        quantity = parse_quantity(turn.tracker.latest_message.get("text") or "")
+        repo.cart_add(
+            turn.session,
+            turn.shopper_id,
+            turn.product.id,
+            quantity,
+            channel=channel_of(turn.tracker),
+        )
+        _, count, total = cart_summary(turn.session, turn.shopper_id)
+        turn.dispatcher.utter_message(
+            text=f"已加入购物车🛒 {turn.product.title} ×{quantity}\n"
+            f"购物车共{count}件，合计{replies.yuan(total)}",
+            buttons=[
+                {"title": "看购物车", "payload": "/view_cart"},
+                {"title": "有优惠吗", "payload": "/ask_offers"},
+                {"title": "搭配推荐", "payload": "/ask_bundle"},
+            ],
+        )
+        return [SlotSet("focus_item", turn.product.id)]
+
+
+class ActionViewCart(ShopAction):
+    def name(self) -> str:
+        return "action_view_cart"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        with unit_of_work(runtime) as session:
+            lines, count, total = cart_summary(session, shopper_of(session, tracker))
+        if count == 0:
+            dispatcher.utter_message(text="购物车还是空的～想买点什么？")
+            return []
+        dispatcher.utter_message(
+            text=f"购物车里有{count}件：\n{lines}\n合计{replies.yuan(total)}",
+            buttons=[{"title": "有优惠吗", "payload": "/ask_offers"}],
+        )
+        return []
+
+
+# --- offers / why ----------------------------------------------------------------------------
+
+
+class ActionOffers(ShopAction):
+    def name(self) -> str:
+        return "action_offers"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        with unit_of_work(runtime) as session:
+            shopper_id = shopper_of(session, tracker)
+            cart = [i.product_id for i in repo.cart_items(session, shopper_id)]
+            general = [o for o in active_offers(session) if o.scope == "all"][:3]
+            general_text = "、".join(f"{o.title}（{replies.offer_label(o)}）" for o in general)
+        # 第二个能用券吗 asks about that item; otherwise the cart, else what was shown.
+        named = parse_ordinal(tracker.latest_message.get("text")) is not None
+        target = target_item(tracker) if named else None
+        item_ids = [target] if target else (cart or [i["id"] for i in shown(tracker)])
+        decision = None
+        if item_ids:
+            decision = runtime.recommender.choose_offer(
+                shopper_id, item_ids, channel=channel_of(tracker), grant=True
+            )
+        if decision is not None:
+            text = f"给你领了一张券🎉 {decision.text}"
+            if general_text:
+                text += f"\n全场活动：{general_text}"
+            dispatcher.utter_message(
+                text=text,
+                json_message={
+                    "type": "offer",
+                    "offer_id": decision.offer_id,
+                    "title": decision.title,
+                    "text": decision.text,
+                    "grant_id": decision.grant_id,
+                },
+            )
+        elif general_text:
+            dispatcher.utter_message(text=f"现在有这些活动：{general_text}")
+        else:
+            dispatcher.utter_message(text="暂时没有可用的优惠券😥 有活动我第一时间告诉你～")
+        return []
+
+
+def stated_query(tracker: Tracker) -> dict[str, Any]:
+    keys = ("category", "brand", "color", "size", "price_min", "price_max")
+    return {k: tracker.get_slot(k) for k in keys}
+
+
+class ActionExplain(ShopAction):
+    def name(self) -> str:
+        return "action_explain"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        items = shown(tracker)
+        if not items:
+            dispatcher.utter_message(text="我还没给你推荐商品呢～说说想买什么吧。")
+            return []
+        item_id = target_item(tracker)
+        item = next((i for i in items if i["id"] == item_id), items[0])
+        wanted = replies.describe_query(stated_query(tracker))
+        reason = item.get("reason") or "它和你的需求最接近"
+        text = f"推荐「{item['title']}」是因为：{reason}"
+        if wanted:
+            text += f"；也符合你说的「{wanted}」，而且有货"
+        dispatcher.utter_message(text=text + "。")
+        return [SlotSet("focus_item", item["id"])]
+
+
+# --- handoff / forget ------------------------------------------------------------------------
+
+
+class ActionHandoff(ShopAction):
+    failure_text = "转人工失败了😥 请稍后再试。"
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        said = [e.get("text") for e in tracker.events if e.get("event") == "user" and e.get("text")]
+        summary = "；".join(said[-5:])
+        wanted = replies.describe_query(stated_query(tracker))
+        if wanted:
+            summary = f"需求：{wanted}。最近消息：{summary}"
+        with unit_of_work(runtime) as session:
+            shopper_id = shopper_of(session, tracker)
+            ticket = repo.create_handoff(
+                session, shopper_id, channel_of(tracker), summary[:2000]
+            ).id
+        dispatcher.utter_message(
+            text=f"好的，已为你转接人工客服（工单 #{ticket}），客服会尽快联系你，请稍等～",
+            json_message={"type": "handoff", "ticket": ticket},
+        )
+        return []
+
+
+class ActionForgetMe(ShopAction):
+    """Delete the shopper's events, profile, cart, orders and grants; then the conversation.
+
+    The conversation history is erased by bot.tracker_store.ShopTrackerStore when it saves this
+    turn and sees AllSlotsReset after action_forget_me, which we return only on success.
+    """
+
+    failure_text = "删除没有成功😥 请稍后再试，或者说「转人工」。"
+
+    def name(self) -> str:
+        return "action_forget_me"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        with unit_of_work(runtime) as session:
+            shopper_id = shopper_of(session, tracker)
+            counts = repo.forget_shopper(session, shopper_id)
+        logger.info("forgot shopper %s: %s", shopper_id, counts)
+        dispatcher.utter_message(
+            text="已删除你的浏览记录、购物车、资料和聊天记录✅ 下次见面就是新的开始～"
+        )
+        return [AllSlotsReset()]
+
+
+__all__ = [
+    "ActionAddToCart",
+    "ActionBundle",
+    "ActionExplain",
+    "ActionForgetMe",
+    "ActionHandoff",
+    "ActionOffers",
+    "ActionProductDetail",
+    "ActionSearchProducts",
+    "ActionSimilarItems",
+    "ActionViewCart",
+]

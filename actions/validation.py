@@ -1,0 +1,199 @@
+"""Slot extraction and normalisation after every user message (action_validate_slot_mappings).
+
+Every slot a product action reads is canonical by the time it runs: catalog names for category,
+brand, colour, size and recipient, yuan for prices. Context carries across turns, except that
+naming a different category starts a new search (brand, colour, size and budget of the old one
+no longer apply unless repeated), and naming a brand that does not sell the current category
+drops the category.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.lexicon import Lexicon
+from actions.normalize import find_terms, normalize_size, normalize_term, parse_price
+from actions.runtime import get_runtime
+
+PRODUCT_INTENTS = {"search_product", "ask_recommendation", "refine_search"}
+CONTEXT_SLOTS = ("brand", "color", "size", "price_min", "price_max", "exclude_brands")
+_NEGATION = r"(?:不要|别要|不想要|不喜欢|除了|排除|别推|别给我|不考虑|不买)"
+_OTHER_BRAND = re.compile(
+    r"换个?(?:牌子|品牌)|别的(?:牌子|品牌)|其他(?:牌子|品牌)|不要这个(?:牌子|品牌)|不喜欢这个(?:牌子|品牌)"
+)
+
+
+def previous_value(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+            continue
+        if seen_user and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
+def entity_texts(tracker: Tracker, entity: str) -> list[str]:
+    text = tracker.latest_message.get("text") or ""
+    out = []
+    for ent in tracker.latest_message.get("entities", []) or []:
+        if ent.get("entity") != entity:
+            continue
+        start, end = ent.get("start"), ent.get("end")
+        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
+            out.append(text[start:end])
+        elif ent.get("value") is not None:
+            out.append(str(ent["value"]))
+    return out
+
+
+def negated_brands(text: str, lexicon: Lexicon) -> list[str]:
+    """Brands the shopper rules out: 不要耐克 / 除了苹果 / 不喜欢华为的."""
+    out: list[str] = []
+    for m in re.finditer(_NEGATION + r"(.{1,16}?)(?:的|了|，|,|。|$|\s|还|吧|啊|呢)", text):
+        out.extend(find_terms("brands", m.group(1), lexicon))
+    return list(dict.fromkeys(out))
+
+
+class ValidateShopSlots(ValidationAction):
+    def _lexicon(self) -> Lexicon:
+        return get_runtime().lexicon
+
+    @staticmethod
+    def _product_turn(tracker: Tracker) -> bool:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return intent in PRODUCT_INTENTS
+
+    # --- extraction of the custom slots ---------------------------------------------------------
+
+    def _price(self, tracker: Tracker) -> Any:
+        if not self._product_turn(tracker):
+            return None
+        spans = entity_texts(tracker, "price")
+        found = parse_price(" ".join(spans)) if spans else None
+        if not found:
+            found = parse_price(tracker.latest_message.get("text"))
+        return found or None
+
+    async def extract_price_min(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        found = self._price(tracker)
+        return {"price_min": found.min} if found else {}
+
+    async def extract_price_max(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        found = self._price(tracker)
+        return {"price_max": found.max} if found else {}
+
+    async def extract_exclude_brands(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if not self._product_turn(tracker):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        current = list(tracker.get_slot("exclude_brands") or [])
+        added = negated_brands(text, self._lexicon())
+        if _OTHER_BRAND.search(text):
+            # "换个牌子": rule out the brands just shown (or the one asked for).
+            shown = [
+                i.get("brand") for i in tracker.get_slot("shown_items") or [] if i.get("brand")
+            ]
+            added.extend(shown or [b for b in [tracker.get_slot("brand")] if b])
+        if not added:
+            return {}
+        return {"exclude_brands": list(dict.fromkeys(current + added))}
+
+    # --- validation ------------------------------------------------------------------------------
+
+    def validate_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        category = normalize_term("categories", value, self._lexicon())
+        out: dict[str, Any] = {"category": category}
+        before = previous_value(tracker, "category")
+        if category and before and category != before:
+            # A new category starts a new search: old refinements do not carry over unless
+            # repeated in this same message.
+            mentioned = set(tracker.slots_to_validate())
+            for slot in CONTEXT_SLOTS:
+                if slot not in mentioned:
+                    out[slot] = None
+        return out
+
+    def validate_brand(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        lexicon = self._lexicon()
+        brand = normalize_term("brands", value, lexicon)
+        text = tracker.latest_message.get("text") or ""
+        if brand and brand in negated_brands(text, lexicon):
+            return {
+                "brand": previous_value(tracker, "brand")
+                if previous_value(tracker, "brand") != brand
+                else None
+            }
+        out: dict[str, Any] = {"brand": brand}
+        if brand:
+            excluded = [b for b in tracker.get_slot("exclude_brands") or [] if b != brand]
+            out["exclude_brands"] = excluded or None
+            category = tracker.get_slot("category")
+            carried = lexicon.category_brands.get(category or "")
+            if (
+                category
+                and carried
+                and brand not in carried
+                and "category" not in (tracker.slots_to_validate())
+            ):
+                out["category"] = None  # 华为的呢 while looking at 运动鞋: 华为 makes no shoes
+        return out
+
+    def validate_color(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"color": normalize_term("colors", value, self._lexicon())}
+
+    def validate_size(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        raw = value[0] if isinstance(value, list) and value else value
+        return {"size": normalize_size(str(raw) if raw is not None else None, self._lexicon())}
+
+    def validate_recipient(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"recipient": normalize_term("recipients", value, self._lexicon())}
+
+    def validate_price_min(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"price_min": _money(value)}
+
+    def validate_price_max(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"price_max": _money(value)}
+
+
+def _money(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        found = parse_price(str(value))
+        number = found.max if found.max is not None else found.min  # type: ignore[assignment]
+        if number is None:
+            return None
+    if number != number or number < 0 or number > 10_000_000:  # NaN or absurd
+        return None
+    return round(number, 2)

@@ -1,0 +1,79 @@
+"""Rasa's SQL tracker store, configured from the environment, able to forget a conversation.
+
+Why a subclass: when a shopper confirms 忘记我, the action server deletes their commerce data,
+but the conversation history lives in Rasa's tracker store, which the action server cannot reach
+safely (Rasa writes the tracker back after every turn, so rows deleted behind its back would be
+re-inserted from memory). Here the deletion happens inside `save`: when the turn being saved
+contains a successful `action_forget_me` (the action returns `AllSlotsReset` only after the
+database deletion committed), every stored event of that sender, in every session, is deleted
+and none of this turn's events are written. The next message starts a brand-new tracker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, AllSlotsReset
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from shopbot.config import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+FORGET_ACTION = "action_forget_me"
+
+
+def tracker_store_url() -> str:
+    url = os.environ.get("TRACKER_STORE_URL")
+    if url:
+        return url
+    var_dir = os.environ.get("SHOPBOT_VAR_DIR", str(PROJECT_ROOT / "var"))
+    os.makedirs(var_dir, exist_ok=True)
+    return f"sqlite:///{os.path.join(var_dir, 'tracker.db')}"
+
+
+def forget_requested(tracker: DialogueStateTracker, since: int = 0) -> bool:
+    """True when events[since:] hold an action_forget_me that completed its deletion."""
+    events = list(tracker.events)[since:]
+    for i, event in enumerate(events):
+        if isinstance(event, ActionExecuted) and event.action_name == FORGET_ACTION:
+            for later in events[i + 1 :]:
+                if isinstance(later, ActionExecuted):
+                    break
+                if isinstance(later, AllSlotsReset):
+                    return True
+    return False
+
+
+class ShopTrackerStore(SQLTrackerStore):
+    def __init__(
+        self, domain: Domain | None = None, host: str | None = None, **kwargs: Any
+    ) -> None:
+        # SQLTrackerStore takes a complete URL through `host` ("dialect://..."), see get_db_url.
+        super().__init__(domain=domain, host=host or tracker_store_url(), **kwargs)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        with self.session_scope() as session:
+            stored = self._event_query(
+                session, tracker.sender_id, fetch_events_from_all_sessions=False
+            ).count()
+        if forget_requested(tracker, since=stored):
+            removed = self.delete(tracker.sender_id)
+            logger.info("forgot conversation %s (%d events)", tracker.sender_id, removed)
+            return
+        await super().save(tracker)
+
+    def delete(self, sender_id: str) -> int:
+        """Delete every stored event of `sender_id` across all sessions; returns the count."""
+        with self.session_scope() as session:
+            count = (
+                session.query(self.SQLEvent)
+                .filter(self.SQLEvent.sender_id == sender_id)
+                .delete(synchronize_session=False)
+            )
+            session.commit()
+        return int(count)

@@ -1,0 +1,129 @@
+"""action_validate_slot_mappings: canonical slot values and context carried across turns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.runtime import Runtime
+from actions.validation import ValidateShopSlots
+from tests.actions.conftest import make_tracker, slot_events
+
+pytestmark = pytest.mark.asyncio
+
+DOMAIN: dict[str, Any] = {
+    "slots": {
+        name: {"type": "text", "mappings": [{"type": "from_entity", "entity": name}]}
+        for name in ("category", "brand", "color", "size", "recipient")
+    }
+    | {
+        name: {"type": "float", "mappings": [{"type": "custom"}]}
+        for name in ("price_min", "price_max")
+    }
+    | {"exclude_brands": {"type": "list", "mappings": [{"type": "custom"}]}},
+}
+
+
+def ent(entity: str, text: str) -> dict[str, Any]:
+    return {"entity": entity, "value": text, "text": text}
+
+
+async def validate(
+    text: str,
+    intent: str,
+    entities: list[dict[str, Any]],
+    *,
+    before: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run the validation action as Rasa does: entity slot values set by this message."""
+    before = dict(before or {})
+    slots = dict(before)
+    mapped = [e for e in entities if e["entity"] in DOMAIN["slots"]]
+    this_turn = [{"event": "slot", "name": e["entity"], "value": e["value"]} for e in mapped]
+    slots.update({e["entity"]: e["value"] for e in mapped})
+    past = [{"event": "slot", "name": k, "value": v} for k, v in before.items()]
+    tracker = make_tracker(text, intent, entities=entities, slots=slots, past_slot_events=past)
+    tracker.events.extend(this_turn)
+    events = await ValidateShopSlots().run(CollectingDispatcher(), tracker, DOMAIN)
+    return slot_events(events)
+
+
+async def test_aliases_become_canonical(shop: Runtime) -> None:
+    slots = await validate(
+        "想买双Nike的跑步鞋，黑的，42码",
+        "search_product",
+        [ent("brand", "Nike"), ent("category", "跑步鞋"), ent("color", "黑"), ent("size", "42码")],
+    )
+    assert slots["brand"] == "耐克" and slots["category"] == "运动鞋"
+    assert slots["color"] == "黑色" and slots["size"] == "42"
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [("1k以内的耳机", None, 1000.0), ("两三百的", 200.0, 300.0), ("预算3000", None, 3000.0)],
+)
+async def test_prices_from_text(shop: Runtime, text: str, low: Any, high: Any) -> None:
+    slots = await validate(text, "search_product", [])
+    assert (slots["price_min"], slots["price_max"]) == (low, high)
+
+
+async def test_price_entity_span_wins_over_model_numbers(shop: Runtime) -> None:
+    slots = await validate("iPhone 15 五千以内", "search_product", [ent("price", "五千以内")])
+    assert slots["price_max"] == 5000.0 and slots["price_min"] is None
+
+
+async def test_new_price_replaces_the_old_range(shop: Runtime) -> None:
+    slots = await validate(
+        "500以内的呢", "refine_search", [], before={"price_min": 1000.0, "price_max": 2000.0}
+    )
+    assert (slots["price_min"], slots["price_max"]) == (None, 500.0)
+
+
+async def test_price_not_read_from_non_product_turns(shop: Runtime) -> None:
+    assert await validate("第二个500块吗", "ask_product_detail", []) == {}
+
+
+async def test_new_category_drops_the_old_searchs_refinements(shop: Runtime) -> None:
+    slots = await validate(
+        "看看耳机",
+        "search_product",
+        [ent("category", "耳机")],
+        before={"category": "运动鞋", "brand": "耐克", "color": "红色", "price_max": 500.0},
+    )
+    assert slots["category"] == "耳机"
+    assert slots["brand"] is None and slots["color"] is None and slots["price_max"] is None
+
+
+async def test_same_category_keeps_context(shop: Runtime) -> None:
+    slots = await validate(
+        "跑鞋有白色的吗",
+        "refine_search",
+        [ent("category", "跑鞋"), ent("color", "白色")],
+        before={"category": "运动鞋", "brand": "耐克"},
+    )
+    assert slots["category"] == "运动鞋" and "brand" not in slots and slots["color"] == "白色"
+
+
+async def test_brand_that_does_not_sell_the_category_drops_it(shop: Runtime) -> None:
+    slots = await validate("华为的呢", "refine_search", [ent("brand", "华为")], before={"category": "运动鞋"})
+    assert slots["brand"] == "华为" and slots["category"] is None
+
+
+async def test_negated_brand_is_excluded_not_wanted(shop: Runtime) -> None:
+    slots = await validate(
+        "不要耐克的", "refine_search", [ent("brand", "耐克")], before={"category": "运动鞋", "brand": "耐克"}
+    )
+    assert slots["brand"] is None and slots["exclude_brands"] == ["耐克"]
+
+
+async def test_other_brand_excludes_what_was_shown(shop: Runtime) -> None:
+    shown = [{"id": "s1", "brand": "耐克"}, {"id": "s2", "brand": "耐克"}]
+    slots = await validate("换个牌子", "refine_search", [], before={"shown_items": shown})
+    assert slots["exclude_brands"] == ["耐克"]
+
+
+async def test_unknown_category_is_not_kept(shop: Runtime) -> None:
+    slots = await validate("想买冰箱", "search_product", [ent("category", "冰箱")])
+    assert slots["category"] is None

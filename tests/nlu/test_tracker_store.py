@@ -1,0 +1,77 @@
+"""ShopTrackerStore: SQL tracker store from TRACKER_STORE_URL that can forget a conversation."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    AllSlotsReset,
+    BotUttered,
+    SessionStarted,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.tracker_store import ShopTrackerStore
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> ShopTrackerStore:
+    monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    return ShopTrackerStore(domain=Domain.empty())
+
+
+def conversation(sender: str) -> DialogueStateTracker:
+    tracker = DialogueStateTracker(sender, [])
+    for event in (
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered("想买跑鞋", {"name": "search_product"}),
+        ActionExecuted("action_search_products"),
+        BotUttered("按「运动鞋」给你找到这些"),
+        ActionExecuted("action_listen"),
+    ):
+        tracker.update(event)
+    return tracker
+
+
+async def test_store_uses_the_url_from_the_environment(store, tmp_path) -> None:
+    await store.save(conversation("alice"))
+    assert (tmp_path / "tracker.db").exists()
+    assert len((await store.retrieve_full_tracker("alice")).events) == 7
+
+
+async def test_confirmed_forget_erases_every_event_of_that_sender_only(store) -> None:
+    alice, bob = conversation("alice"), conversation("bob")
+    await store.save(alice)
+    await store.save(bob)
+    for event in (
+        UserUttered("确定", {"name": "affirm"}),
+        ActionExecuted("action_forget_me"),
+        BotUttered("已删除"),
+        AllSlotsReset(),
+        ActionExecuted("action_listen"),
+    ):
+        alice.update(event)
+    await store.save(alice)
+    assert await store.retrieve_full_tracker("alice") is None
+    assert len((await store.retrieve_full_tracker("bob")).events) == 7
+    # The next message starts a fresh conversation that is stored normally again.
+    await store.save(conversation("alice"))
+    assert len((await store.retrieve_full_tracker("alice")).events) == 7
+
+
+async def test_failed_forget_keeps_history(store) -> None:
+    alice = conversation("alice")
+    await store.save(alice)
+    alice.update(ActionExecuted("action_forget_me"))
+    alice.update(BotUttered("删除没有成功"))
+    alice.update(ActionExecuted("action_listen"))
+    await store.save(alice)
+    kept = await store.retrieve_full_tracker("alice")
+    said = [getattr(e, "text", None) for e in kept.events]
+    assert "想买跑鞋" in said and "删除没有成功" in said
