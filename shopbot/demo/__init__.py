@@ -1,0 +1,1 @@
+"""The deterministic demo store: catalog vocabulary, catalog generator, behaviour simulator, seeding."""

@@ -1,0 +1,165 @@
+"""The catalog vocabulary: canonical categories, brands, colours ... and what shoppers type for them.
+
+The data lives in `data/store/catalog.yml`; this module loads and checks it. The NLU lookups, the
+action-side lexicon and the catalog generator all read it, so a name exists in one place only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shopbot.config import PROJECT_ROOT
+
+STORE_DIR = PROJECT_ROOT / "data" / "store"
+CATALOG_PATH = STORE_DIR / "catalog.yml"
+
+
+class VocabularyError(ValueError):
+    """The vocabulary file is malformed or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    categories: dict[str, list[str]]
+    brands: dict[str, list[str]]
+    category_brands: dict[str, list[str]]
+    colors: dict[str, list[str]]
+    sizes: list[str]
+    materials: list[str]
+    # model line as written in titles ("Mate 60 Pro", "iPhone 15") -> brand
+    product_lines: dict[str, str]
+    recipients: dict[str, list[str]]
+    accessories: dict[str, list[str]]
+    # brand -> category -> model lines, entry models first (what the generator names products after)
+    brand_lines: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    def lines_for(self, brand: str, category: str) -> list[str]:
+        return list(self.brand_lines.get(brand, {}).get(category, []))
+
+    def brands_for(self, category: str) -> list[str]:
+        return list(self.category_brands.get(category, []))
+
+    def canonical_color(self, text: str) -> str | None:
+        """The canonical colour for `text` (黑 -> 黑色), or None."""
+        key = _fold(text)
+        for canonical, variants in self.colors.items():
+            if key in {_fold(canonical), *(_fold(v) for v in variants)}:
+                return canonical
+        return None
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", "", str(text)).lower()
+
+
+def _str_list(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise VocabularyError(f"{where}: expected a list, got {type(value).__name__}")
+    return [str(v) for v in value]
+
+
+def _mapping(raw: dict[str, Any], key: str) -> dict[str, list[str]]:
+    value = raw.get(key)
+    if not isinstance(value, dict) or not value:
+        raise VocabularyError(f"'{key}' must be a non-empty mapping")
+    return {str(k): _str_list(v, f"{key}.{k}") for k, v in value.items()}
+
+
+def _check_unique_aliases(kind: str, table: dict[str, list[str]]) -> None:
+    """One typed alias must lead to one canonical name, or the NLU cannot resolve it."""
+    owner: dict[str, str] = {}
+    for canonical, variants in table.items():
+        for alias in {canonical, *variants}:
+            key = _fold(alias)
+            if key in owner and owner[key] != canonical:
+                raise VocabularyError(
+                    f"{kind}: alias {alias!r} belongs to both {owner[key]!r} and {canonical!r}"
+                )
+            owner[key] = canonical
+
+
+def load_vocabulary(path: Path | None = None) -> Vocabulary:
+    """Read and validate the catalog vocabulary (default: data/store/catalog.yml)."""
+    path = Path(path) if path else CATALOG_PATH
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise VocabularyError(f"vocabulary file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise VocabularyError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise VocabularyError(f"{path}: expected a mapping at the top level")
+
+    categories = _mapping(raw, "categories")
+    brands = _mapping(raw, "brands")
+    category_brands = _mapping(raw, "category_brands")
+    colors = _mapping(raw, "colors")
+    recipients = _mapping(raw, "recipients")
+    accessories = _mapping(raw, "accessories")
+    sizes = _str_list(raw.get("sizes"), "sizes")
+    materials = _str_list(raw.get("materials"), "materials")
+
+    for kind, table in (
+        ("categories", categories),
+        ("brands", brands),
+        ("colors", colors),
+        ("recipients", recipients),
+    ):
+        _check_unique_aliases(kind, table)
+    for category, names in category_brands.items():
+        if category not in categories:
+            raise VocabularyError(f"category_brands: unknown category {category!r}")
+        for brand in names:
+            if brand not in brands:
+                raise VocabularyError(f"category_brands.{category}: unknown brand {brand!r}")
+    for category in categories:
+        if not category_brands.get(category):
+            raise VocabularyError(f"category {category!r} has no brands in category_brands")
+    for category, extras in accessories.items():
+        for name in [category, *extras]:
+            if name not in categories:
+                raise VocabularyError(f"accessories: unknown category {name!r}")
+
+    brand_lines: dict[str, dict[str, list[str]]] = {}
+    product_lines: dict[str, str] = {}
+    raw_lines = raw.get("product_lines") or {}
+    if not isinstance(raw_lines, dict):
+        raise VocabularyError("'product_lines' must be a mapping brand -> category -> lines")
+    for brand, per_category in raw_lines.items():
+        brand = str(brand)
+        if brand not in brands:
+            raise VocabularyError(f"product_lines: unknown brand {brand!r}")
+        if not isinstance(per_category, dict):
+            raise VocabularyError(f"product_lines.{brand}: expected category -> lines")
+        brand_lines[brand] = {}
+        for category, lines in per_category.items():
+            category = str(category)
+            if brand not in category_brands.get(category, []):
+                raise VocabularyError(
+                    f"product_lines.{brand}.{category}: {brand} is not sold in {category}"
+                )
+            names = _str_list(lines, f"product_lines.{brand}.{category}")
+            brand_lines[brand][category] = names
+            for line in names:
+                if product_lines.setdefault(line, brand) != brand:
+                    raise VocabularyError(f"product line {line!r} names two brands")
+
+    return Vocabulary(
+        categories=categories,
+        brands=brands,
+        category_brands=category_brands,
+        colors=colors,
+        sizes=sizes,
+        materials=materials,
+        product_lines=product_lines,
+        recipients=recipients,
+        accessories=accessories,
+        brand_lines=brand_lines,
+    )

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from shopbot.demo.vocabulary import CATALOG_PATH, VocabularyError, load_vocabulary
+
+REQUIRED = [
+    "手机",
+    "笔记本电脑",
+    "耳机",
+    "智能手表",
+    "运动鞋",
+    "连衣裙",
+    "T恤",
+    "牛仔裤",
+    "羽绒服",
+    "背包",
+    "口红",
+    "面霜",
+    "洗发水",
+    "零食",
+    "咖啡",
+    "茶叶",
+    "奶粉",
+    "纸尿裤",
+    "玩具",
+    "图书",
+    "电饭煲",
+    "空气炸锅",
+    "扫地机器人",
+    "吸尘器",
+    "床上用品",
+    "手机壳",
+    "充电器",
+    "鼠标",
+    "表带",
+    "袜子",
+]
+
+
+def test_required_categories_and_brands_present() -> None:
+    vocab = load_vocabulary()
+    assert set(REQUIRED) <= set(vocab.categories)
+    assert {"华为", "小米", "苹果", "OPPO", "vivo", "荣耀"} <= set(vocab.brands_for("手机"))
+    assert {"耐克", "阿迪达斯", "李宁", "安踏", "特步"} <= set(vocab.brands_for("运动鞋"))
+    assert "跑步鞋" in vocab.categories["运动鞋"]
+    assert "Apple" in vocab.brands["苹果"]
+    assert vocab.product_lines["Mate 60 Pro"] == "华为"
+    assert vocab.product_lines["iPhone 15"] == "苹果"
+    assert "我妈" in vocab.recipients["妈妈"]
+    assert "黑" in vocab.colors["黑色"]
+    assert {"手机壳", "充电器"} <= set(vocab.accessories["手机"])
+    assert vocab.canonical_color(" Black ") == "黑色"
+
+
+def test_aliases_are_unambiguous_across_canonicals() -> None:
+    vocab = load_vocabulary()
+    for table in (vocab.categories, vocab.brands, vocab.colors, vocab.recipients):
+        seen: dict[str, str] = {}
+        for canonical, variants in table.items():
+            for alias in {canonical, *variants}:
+                key = re.sub(r"\s+", "", alias).lower()
+                assert seen.setdefault(key, canonical) == canonical, alias
+
+
+def test_every_accessory_category_has_brands() -> None:
+    vocab = load_vocabulary()
+    for category, extras in vocab.accessories.items():
+        for name in (category, *extras):
+            assert vocab.brands_for(name), name
+
+
+def test_vocabulary_is_immutable() -> None:
+    vocab = load_vocabulary()
+    with pytest.raises(AttributeError):
+        vocab.sizes = []  # type: ignore[misc]
+
+
+def test_inconsistent_file_is_rejected_with_a_clear_error(tmp_path: Path) -> None:
+    text = CATALOG_PATH.read_text(encoding="utf-8")
+    bad = tmp_path / "catalog.yml"
+    bad.write_text(text.replace("  手机: [华为, 小米,", "  手机: [华为, 诺基亚, 小米,", 1), "utf-8")
+    with pytest.raises(VocabularyError, match="诺基亚"):
+        load_vocabulary(bad)
+    clash = tmp_path / "clash.yml"
+    clash.write_text(text.replace("耐克: [Nike,", "耐克: [Apple, Nike,", 1), "utf-8")
+    with pytest.raises(VocabularyError, match="Apple"):
+        load_vocabulary(clash)
+    with pytest.raises(VocabularyError, match="not found"):
+        load_vocabulary(tmp_path / "missing.yml")
