@@ -331,6 +331,11 @@ class RecommenderService:
             total += value
         budget = price_fit(self.catalog.price, context.get("price_min"), context.get("price_max"))
         total = total * budget
+        # Items the shopper already looked at step back (not out): the page should mostly bring
+        # something new, but a much-viewed item can still come back.
+        if shopper.events:
+            seen = np.unique([e[0] for e in shopper.events])
+            total[seen] *= 0.5
         # Recently shown items step back so the next page brings something new.
         shown = [
             self.catalog.items.index[i]
@@ -671,7 +676,7 @@ def _copurchase(catalog: Catalog, pairs: Sequence[tuple[str, str]]) -> sp.csr_ma
     m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(orders), n))
     m.data[:] = 1.0
     co = (m.T @ m).tocsr()
-    co.setdiag(0)
+    co = (co - sp.diags(co.diagonal())).tocsr()  # an item is not its own complement
     co.eliminate_zeros()
     freq = np.asarray(m.sum(axis=0)).ravel()
     inv = sp.diags(1.0 / np.sqrt(np.maximum(freq, 1.0)))

@@ -89,31 +89,35 @@ def interaction_matrix(
     return inter
 
 
-def train_purchase_model(
+Ev = tuple[str, str, str, float, float]  # (shopper, product, type, dwell seconds, ts)
+
+
+def purchase_rows(
     catalog: Catalog,
-    events: list[tuple[str, str, str, float, float]],
+    before: list[Ev],
+    after: list[Ev],
     consent: dict[str, bool],
     content: ContentIndex,
     *,
+    now: float,
     random_state: int = 0,
-) -> PurchaseModel | None:
-    """Features from events before a cutoff, label = the shopper bought the item after it."""
-    if len(events) < 50:
-        return None
-    ts = np.asarray([e[4] for e in events])
-    cutoff = float(np.quantile(ts, 0.8))
-    before = [e for e in events if e[4] < cutoff]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows from `before` events; label = the shopper bought the item in `after`.
+
+    Candidates per shopper: items they touched, items they later bought, and random items —
+    the mix the ranker meets at request time (own history, CF/content pool, long tail).
+    """
     after_buys: dict[str, set[str]] = {}
-    for s, p, t, _, when in events:
-        if when >= cutoff and t == "purchase":
+    for s, p, t, _, _ in after:
+        if t == "purchase":
             after_buys.setdefault(s, set()).add(p)
     inter = interaction_matrix(before, catalog.items)
     if inter.matrix.nnz == 0:
-        return None
+        return np.zeros((0, len(FEATURES))), np.zeros(0, int)
     knn = ItemKNN(k=100).fit(inter.matrix)
     counts = np.asarray((inter.matrix > 0).sum(axis=0)).ravel()
     stats = ItemStats.from_counts(catalog, counts)
-    by_shopper: dict[str, list[tuple[str, str, str, float, float]]] = {}
+    by_shopper: dict[str, list[Ev]] = {}
     for e in before:
         by_shopper.setdefault(e[0], []).append(e)
     rng = np.random.default_rng(random_state)
@@ -126,31 +130,74 @@ def train_purchase_model(
             [e[3] for e in evs],
             [e[4] for e in evs],
             consent=consent.get(shopper, False),
-            now=cutoff,
+            now=now,
         )
         touched = set(int(i) for i in state.items)
         bought = {
             catalog.items.index[p] for p in after_buys.get(shopper, ()) if p in catalog.items.index
         }
-        randoms = set(
-            rng.choice(
-                len(catalog), size=min(NEGATIVES_PER_SHOPPER, len(catalog)), replace=False
-            ).tolist()
-        )
+        size = min(NEGATIVES_PER_SHOPPER, len(catalog))
+        randoms = set(rng.choice(len(catalog), size=size, replace=False).tolist())
         cand = np.asarray(sorted(touched | bought | randoms), np.int64)
         row = inter.matrix[inter.users.index[shopper]]
         cf = knn.score(row)[0][cand]
         cf = cf / max(float(cf.max(initial=0.0)), 1e-9)
-        prof = content.profile_scores(
-            list(state.items), [max(EVENT_WEIGHTS.get(t, 0), 0) + 1e-3 for t in state.types]
-        )[cand]
+        weights = [max(EVENT_WEIGHTS.get(t, 0), 0) + 1e-3 for t in state.types]
+        prof = content.profile_scores(list(state.items), weights)[cand]
         xs.append(build_features(catalog, stats, state, cand, cf, prof))
         ys.append(np.isin(cand, list(bought)).astype(int))
-    x = np.vstack(xs)
-    y = np.concatenate(ys)
+    if not xs:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, int)
+    return np.vstack(xs), np.concatenate(ys)
+
+
+def train_purchase_model(
+    catalog: Catalog,
+    events: list[Ev],
+    consent: dict[str, bool],
+    content: ContentIndex,
+    *,
+    random_state: int = 0,
+) -> PurchaseModel | None:
+    """Features from events before a cutoff (80% of the timeline), label = bought after it."""
+    if len(events) < 50:
+        return None
+    ts = np.asarray([e[4] for e in events])
+    cutoff = float(np.quantile(ts, 0.8))
+    before = [e for e in events if e[4] < cutoff]
+    after = [e for e in events if e[4] >= cutoff]
+    x, y = purchase_rows(
+        catalog, before, after, consent, content, now=cutoff, random_state=random_state
+    )
     if y.sum() < 5 or y.sum() == len(y):
         return None
     return PurchaseModel.fit(x, y, random_state=random_state)
+
+
+def evaluate_purchase_model(
+    catalog: Catalog, train: list[Ev], test: list[Ev], *, random_state: int = 0
+) -> dict[str, float] | None:
+    """Fit on TRAIN (internal cutoff), score TRAIN -> TEST purchases: AUC and log-loss."""
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    content = ContentIndex(catalog)
+    model = train_purchase_model(catalog, train, {}, content, random_state=random_state)
+    if model is None:
+        return None
+    now = max(e[4] for e in train)
+    x, y = purchase_rows(catalog, train, test, {}, content, now=now, random_state=random_state + 1)
+    if len(np.unique(y)) < 2:
+        return None
+    p = np.clip(model.predict(x), 1e-6, 1 - 1e-6)
+    pop = x[:, FEATURES.index("item_log_popularity")]
+    return {
+        "auc": float(roc_auc_score(y, p)),
+        "log_loss": float(log_loss(y, p)),
+        "popularity_auc": float(roc_auc_score(y, pop)),
+        "base_rate_log_loss": float(log_loss(y, np.full(len(y), y.mean()))),
+        "rows": float(len(y)),
+        "positives": float(y.sum()),
+    }
 
 
 def train_from_database(

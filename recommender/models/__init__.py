@@ -12,7 +12,18 @@ from recommender.models.popularity import Popularity
 from recommender.models.user_cf import UserPearsonCF
 
 MODEL_CLASSES: dict[str, type[RecommenderModel]] = {
-    cls.name: cls for cls in (Popularity, ItemKNN, UserPearsonCF, EASE, EDLAE, ALS, Hybrid, ContentModel)
+    cls.name: cls
+    for cls in (Popularity, ItemKNN, UserPearsonCF, EASE, EDLAE, ALS, Hybrid, ContentModel)
 }
 
-__all__ = ["ALS", "ContentModel", "EASE", "EDLAE", "Hybrid", "ItemKNN", "MODEL_CLASSES", "Popularity", "UserPearsonCF"]
+__all__ = [
+    "ALS",
+    "ContentModel",
+    "EASE",
+    "EDLAE",
+    "Hybrid",
+    "ItemKNN",
+    "MODEL_CLASSES",
+    "Popularity",
+    "UserPearsonCF",
+]

@@ -33,14 +33,12 @@ def _solve_side(
         base = cum[bounds[-1] - 1] if bounds[-1] else 0
         stop = int(np.searchsorted(cum, base + budget, side="right"))
         bounds.append(min(n_rows, max(stop, bounds[-1] + 1)))
-    for start, stop in zip(bounds[:-1], bounds[1:]):
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=False):
         cb = c[start:stop].tocoo()
         y = fixed[cb.col]
         # A_u = YᵀY + Σ_i (c_ui - 1) y_i y_iᵀ: the per-nonzero outer products, summed per row by
         # one sparse (rows x nonzeros) product.
-        gather = sp.csr_matrix(
-            (cb.data, (cb.row, np.arange(cb.nnz))), shape=(stop - start, cb.nnz)
-        )
+        gather = sp.csr_matrix((cb.data, (cb.row, np.arange(cb.nnz))), shape=(stop - start, cb.nnz))
         outer = (y[:, :, None] * y[:, None, :]).reshape(cb.nnz, f * f)
         a = (gather @ outer).reshape(stop - start, f, f) + yty
         # b_u = Σ_i c_ui y_i (observed preference p_ui = 1, confidence 1 + (c_ui - 1))

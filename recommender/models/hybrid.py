@@ -110,6 +110,4 @@ class Hybrid(RecommenderModel):
 
     def _load_parts(self, path: Path) -> None:
         for name in self._pending:
-            self.components[name] = RecommenderModel.load(
-                path.with_name(f"{path.stem}.{name}.npz")
-            )
+            self.components[name] = RecommenderModel.load(path.with_name(f"{path.stem}.{name}.npz"))

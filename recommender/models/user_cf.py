@@ -62,9 +62,7 @@ def pearson_rows(
     corr[ok] = cov[ok] / denom[ok]
     corr = np.clip(corr, -1.0, 1.0) * (np.minimum(n_, gamma) / gamma)
     corr[~ok] = 0.0
-    out = sp.csr_matrix(
-        (corr.astype(np.float32), n.indices.copy(), n.indptr.copy()), shape=n.shape
-    )
+    out = sp.csr_matrix((corr.astype(np.float32), n.indices.copy(), n.indptr.copy()), shape=n.shape)
     out.eliminate_zeros()
     return out
 

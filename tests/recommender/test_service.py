@@ -300,3 +300,102 @@ def _products(factory: sessionmaker, ids: list[str]) -> list[Product]:
     with factory() as s:
         found = repo.get_products(s, ids)
     return [found[i] for i in ids]
+
+
+def test_new_item_reaches_shoppers_through_content_neighbours(factory: sessionmaker) -> None:
+    """A product nobody has touched yet is recommended to a shopper who likes its look-alikes."""
+    with session_scope(factory) as s:
+        s.add(
+            Product(
+                id="fresh",
+                title="索尼耳机Max二代",
+                category="耳机",
+                brand="索尼",
+                price=900,
+                list_price=1000,
+                attributes={"color": "黑色"},
+                tags=[],
+                stock=5,
+            )
+        )
+        for pid in ("p12", "p13", "p14", "p15"):  # the Sony earphones
+            repo.record_event(s, "sonyfan", "view", product_id=pid)
+    svc = RecommenderService(factory)
+    res = svc.recommend("sonyfan", 5)
+    assert "fresh" in _ids(res)
+    fresh = next(r for r in res.items if r.item_id == "fresh")
+    assert fresh.reason  # explained as content match or 新品
+    sim = svc.similar_items("fresh", 3)
+    assert sim.fallback == "cold_start_item"
+    assert all(p.brand == "索尼" for p in _products(factory, _ids(sim)))
+
+
+def test_every_result_carries_a_chinese_reason_from_its_source(factory: sessionmaker) -> None:
+    svc = RecommenderService(factory)
+    cold = svc.recommend("newbie", 5)
+    assert all(r.source in ("popular", "trending", "new_item") for r in cold.items)
+    with session_scope(factory) as s:
+        repo.record_event(s, "browser", "view", product_id="p13")
+    warm = svc.recommend("browser", 5, context={"price_max": 500})
+    for r in warm.items + cold.items:
+        assert r.reason and any("\u4e00" <= ch <= "\u9fff" for ch in r.reason)
+    assert any("浏览过" in r.reason or "相近" in r.reason for r in warm.items)
+    assert all("预算" in r.reason for r in warm.items)
+
+
+def test_promoted_items_get_a_share_of_the_page(factory: sessionmaker) -> None:
+    _offer(factory, scope="brand", scope_value="百草味", kind="fixed", threshold=0, amount=5)
+    svc = RecommenderService(factory)
+    with session_scope(factory) as s:
+        repo.record_event(s, "phonefan", "view", product_id="p0")
+    res = svc.recommend("phonefan", 10)
+    promoted = [r for r in res.items if r.source == "promoted"]
+    assert 1 <= len(promoted) <= 3
+    assert all(p.brand == "百草味" for p in _products(factory, [r.item_id for r in promoted]))
+    assert all("优惠" in r.reason for r in promoted)
+
+
+@pytest.mark.postgres
+def test_offer_budget_holds_under_concurrency_on_postgresql(pg_engine) -> None:  # type: ignore[no-untyped-def]
+    from recommender import offers
+
+    factory = make_session_factory(pg_engine)
+    with session_scope(factory) as s:
+        s.add(
+            Product(
+                id="p13",
+                title="耳机",
+                category="耳机",
+                brand="索尼",
+                price=300,
+                list_price=300,
+                attributes={},
+                tags=[],
+                stock=5,
+            )
+        )
+        for n in range(4):
+            repo.ensure_shopper(s, f"c{n}")
+    _offer(factory, budget_total=5, per_shopper_cap=2)
+    results: list[int | None] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        gid = offers.grant(factory, "o1", f"c{n % 4}", product_id="p13", channel="web", reason="t")
+        with lock:
+            results.append(gid)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len([g for g in results if g is not None]) == 5
+    with factory() as s:
+        assert s.get(Offer, "o1").budget_used == 5
+        per = dict(
+            s.execute(
+                select(OfferGrant.shopper_id, func.count()).group_by(OfferGrant.shopper_id)
+            ).all()
+        )
+    assert max(per.values()) <= 2
