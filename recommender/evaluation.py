@@ -206,7 +206,7 @@ def tune_and_fit(
             if n in tuned
         ]
         weights = tune_blend(tuned, parts, fit, val, k, val_users)
-        used = {n: models[n] for n in parts if weights[n] != 0.0}
+        used: dict[str, RecommenderModel] = {n: models[n] for n in parts if weights[n] != 0.0}
         if "content" in models:
             used["content"] = models["content"]  # scores brand-new items (cold start)
         hybrid = Hybrid(
