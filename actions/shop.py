@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import statistics
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -214,13 +216,10 @@ def relaxed_intro(relaxed: Sequence[str], query: dict[str, Any]) -> str:
 # --- action bases ----------------------------------------------------------------------------
 
 
-class ShopAction(Action):
+class ShopAction(Action, ABC):
     """An action whose failures become a polite apology instead of a crash or a 500."""
 
     failure_text = SORRY
-
-    def name(self) -> str:  # pragma: no cover - every subclass names itself
-        raise NotImplementedError
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -232,10 +231,10 @@ class ShopAction(Action):
             dispatcher.utter_message(text=self.failure_text)
             return []
 
+    @abstractmethod
     def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
-    ) -> list[EventType]:
-        raise NotImplementedError
+    ) -> list[EventType]: ...
 
 
 @dataclass
@@ -274,8 +273,8 @@ class ItemAction(ShopAction):
             shopper_id = shopper_of(session, tracker)
             return self.act_on(ItemTurn(dispatcher, tracker, runtime, session, shopper_id, product))
 
-    def act_on(self, turn: ItemTurn) -> list[EventType]:
-        raise NotImplementedError
+    @abstractmethod
+    def act_on(self, turn: ItemTurn) -> list[EventType]: ...
 
 
 # --- search / recommend / refine -------------------------------------------------------------
@@ -373,7 +372,8 @@ class ActionSearchProducts(ShopAction):
         events: list[EventType] = []
         prices = [float(i["price"]) for i in previous if i.get("price") is not None]
         if _CHEAPER.search(text) and not mentioned_price and prices:
-            ceiling = round(statistics.median(prices) * 0.9, 2)
+            # Whole yuan: shoppers read "¥323以内", not "¥323.10以内".
+            ceiling = float(math.floor(statistics.median(prices) * 0.9))
             if query.get("price_max") is None or ceiling < query["price_max"]:
                 query["price_max"] = ceiling
             if query.get("price_min") is not None and query["price_min"] > query["price_max"]:
@@ -383,7 +383,7 @@ class ActionSearchProducts(ShopAction):
                 SlotSet("price_min", query["price_min"]),
             ]
         elif _PRICIER.search(text) and not mentioned_price and prices:
-            query["price_min"] = round(statistics.median(prices), 2)
+            query["price_min"] = float(math.ceil(statistics.median(prices)))
             query["price_max"] = None
             events += [SlotSet("price_min", query["price_min"]), SlotSet("price_max", None)]
         else:
@@ -452,8 +452,8 @@ class _ItemListAction(ItemAction):
     intro = ""
     empty = ""
 
-    def fetch(self, runtime: Runtime, item_id: str, exclude: list[str]) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def fetch(self, runtime: Runtime, item_id: str, exclude: list[str]) -> Any: ...
 
     def act_on(self, turn: ItemTurn) -> list[EventType]:
         result = self.fetch(turn.runtime, turn.product.id, [i["id"] for i in shown(turn.tracker)])

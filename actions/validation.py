@@ -22,7 +22,9 @@ from actions.normalize import find_terms, normalize_size, normalize_term, parse_
 from actions.runtime import get_runtime
 
 PRODUCT_INTENTS = {"search_product", "ask_recommendation", "refine_search"}
-CONTEXT_SLOTS = ("brand", "color", "size", "price_min", "price_max", "exclude_brands")
+CONTEXT_SLOTS = (
+    "brand", "color", "size", "price_min", "price_max", "exclude_brands", "recipient"
+)  # fmt: skip
 _NEGATION = r"(?:不要|别要|不想要|不喜欢|除了|排除|别推|别给我|不考虑|不买)"
 _OTHER_BRAND = re.compile(
     r"换个?(?:牌子|品牌)|别的(?:牌子|品牌)|其他(?:牌子|品牌)|不要这个(?:牌子|品牌)|不喜欢这个(?:牌子|品牌)"

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -123,7 +124,7 @@ def nlu_report(*, folds: int = 5, out_dir: Path, root: Path = PROJECT_ROOT) -> d
     out_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
         _rasa_bin(), "test", "nlu",
-        "--nlu", *[str(root / d) for d in NLU_DIRS],
+        "--nlu", str(nlu_bundle(root)),
         "--config", str(root / CONFIG),
         "--cross-validation", "--folds", str(folds),
         "--out", str(out_dir),
@@ -138,6 +139,18 @@ def nlu_report(*, folds: int = 5, out_dir: Path, root: Path = PROJECT_ROOT) -> d
     result.update(folds=folds, seconds=round(time.monotonic() - started, 1), out_dir=str(out_dir))
     (out_dir / "summary.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
+
+
+def nlu_bundle(root: Path = PROJECT_ROOT) -> Path:
+    """`rasa test nlu` takes one path: gather the NLU files and lookup tables in one folder."""
+    bundle = root / "var" / "rasa" / "nlu-data"
+    if bundle.exists():
+        shutil.rmtree(bundle)
+    bundle.mkdir(parents=True)
+    for folder in NLU_DIRS:
+        for path in sorted((root / folder).glob("*.yml")):
+            shutil.copy2(path, bundle / f"{folder.name}-{path.name}")
+    return bundle
 
 
 def summarize_report(out_dir: Path) -> dict[str, Any]:

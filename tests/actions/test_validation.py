@@ -107,13 +107,18 @@ async def test_same_category_keeps_context(shop: Runtime) -> None:
 
 
 async def test_brand_that_does_not_sell_the_category_drops_it(shop: Runtime) -> None:
-    slots = await validate("华为的呢", "refine_search", [ent("brand", "华为")], before={"category": "运动鞋"})
+    slots = await validate(
+        "华为的呢", "refine_search", [ent("brand", "华为")], before={"category": "运动鞋"}
+    )
     assert slots["brand"] == "华为" and slots["category"] is None
 
 
 async def test_negated_brand_is_excluded_not_wanted(shop: Runtime) -> None:
     slots = await validate(
-        "不要耐克的", "refine_search", [ent("brand", "耐克")], before={"category": "运动鞋", "brand": "耐克"}
+        "不要耐克的",
+        "refine_search",
+        [ent("brand", "耐克")],
+        before={"category": "运动鞋", "brand": "耐克"},
     )
     assert slots["brand"] is None and slots["exclude_brands"] == ["耐克"]
 

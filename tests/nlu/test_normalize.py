@@ -53,7 +53,16 @@ def test_money_phrasings(text: str, low: float | None, high: float | None) -> No
 
 @pytest.mark.parametrize(
     "text",
-    ["想买 iphone 15 pro", "华为Mate60", "42码的跑鞋", "256G的手机", "千万别太贵", "要2个", "XL码", "第二个"],
+    [
+        "想买 iphone 15 pro",
+        "华为Mate60",
+        "42码的跑鞋",
+        "256G的手机",
+        "千万别太贵",
+        "要2个",
+        "XL码",
+        "第二个",
+    ],
 )
 def test_numbers_that_are_not_money(text: str) -> None:
     assert not parse_price(text)
@@ -85,7 +94,8 @@ def test_parse_price_never_crashes_and_ranges_are_sane(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "value"), [("1.5k", 1500), ("2w", 20000), ("1千5", 1500), ("两千五", 2500), ("一万二", 12000)]
+    ("raw", "value"),
+    [("1.5k", 1500), ("2w", 20000), ("1千5", 1500), ("两千五", 2500), ("一万二", 12000)],
 )
 def test_amounts(raw: str, value: float) -> None:
     assert parse_amount(raw) == value
@@ -93,7 +103,14 @@ def test_amounts(raw: str, value: float) -> None:
 
 @pytest.mark.parametrize(
     ("text", "position"),
-    [("第二个多少钱", 2), ("第3款有货吗", 3), ("最后一个", -1), ("这款怎么样", 0), ("1号加购物车", 1), ("看看", None)],
+    [
+        ("第二个多少钱", 2),
+        ("第3款有货吗", 3),
+        ("最后一个", -1),
+        ("这款怎么样", 0),
+        ("1号加购物车", 1),
+        ("看看", None),
+    ],
 )
 def test_ordinals(text: str, position: int | None) -> None:
     assert parse_ordinal(text) == position
@@ -112,6 +129,8 @@ def test_catalog_terms_normalise_to_canonical_names() -> None:
     assert find_terms("categories", "想买双跑鞋和一个水杯", LEXICON) == ["运动鞋", "保温杯"]
 
 
-@pytest.mark.parametrize(("raw", "size"), [("42码", "42"), ("xl", "XL"), ("XL码", "XL"), ("43", "43")])
+@pytest.mark.parametrize(
+    ("raw", "size"), [("42码", "42"), ("xl", "XL"), ("XL码", "XL"), ("43", "43")]
+)
 def test_sizes(raw: str, size: str) -> None:
     assert normalize_size(raw, LEXICON) == size

@@ -18,7 +18,10 @@ def tokenizer(tmp_path) -> ShopJiebaTokenizer:
     storage = LocalModelStorage(tmp_path)
     config = {**ShopJiebaTokenizer.get_default_config()}
     return ShopJiebaTokenizer.create(
-        config, storage, Resource("tokenizer"), ExecutionContext(graph_schema=None)  # type: ignore[arg-type]
+        config,
+        storage,
+        Resource("tokenizer"),
+        ExecutionContext(graph_schema=None),  # type: ignore[arg-type]
     )
 
 
