@@ -351,7 +351,7 @@ def create_app(
 
     @app.get("/")
     async def index(_request: Request) -> HTTPResponse:
-        return await response.file(web_dir / "index.html")
+        return await response.file(web_dir / "index.html", mime_type="text/html; charset=utf-8")
 
     app.static("/static", str(web_dir / "src"), name="web_static")
 

@@ -26,7 +26,15 @@ PRODUCTS = [
 ]
 
 
-def build(path: Path, *, with_offer: bool = True, budget: int | None = 100, cap: int = 1) -> str:
+def build(
+    path: Path,
+    *,
+    with_offer: bool = True,
+    budget: int | None = 100,
+    cap: int = 1,
+    kind: str = "fixed",
+    amount: float = 20,
+) -> str:
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     init_db(engine)
@@ -55,10 +63,10 @@ def build(path: Path, *, with_offer: bool = True, budget: int | None = 100, cap:
                 Offer(
                     id="shoe-20",
                     title="跑鞋立减20元",
-                    kind="fixed",
+                    kind=kind,
                     scope="category",
                     scope_value="运动鞋",
-                    amount=20,
+                    amount=amount,
                     threshold=0,
                     starts_at=now - timedelta(days=1),
                     ends_at=now + timedelta(days=30),
