@@ -82,6 +82,7 @@ def run_bench(n_items: int, n_users: int, json_out: Path | None, *, random_state
         model.recommend(row, 10)
         lat.append((time.perf_counter() - t) * 1000.0)
     lat_arr = np.asarray(lat)
+    service = service_latency(model, matrix, random_state=random_state)
     result = {
         "items": n_items,
         "users": n_users,
@@ -95,6 +96,7 @@ def run_bench(n_items: int, n_users: int, json_out: Path | None, *, random_state
         "peak_rss_mb": round(_rss_mb(), 1),
         "train_rss_growth_mb": round(_rss_mb() - rss0, 1),
         "artifact_mb": round(artifact_mb, 1),
+        **service,
     }
     width = max(len(k) for k in result)
     for key, value in result.items():
@@ -103,3 +105,94 @@ def run_bench(n_items: int, n_users: int, json_out: Path | None, *, random_state
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
+
+
+CATEGORIES = ("手机", "耳机", "零食", "美妆", "女装", "男鞋", "家居", "母婴", "图书", "运动")
+WORDS = ("无线", "轻薄", "经典", "新款", "加厚", "大容量", "防水", "便携", "礼盒", "限量")
+
+
+def service_latency(
+    model: Hybrid, matrix: sp.csr_matrix, *, random_state: int = 0, shoppers: int = 1000
+) -> dict[str, Any]:
+    """Full `RecommenderService.recommend` latency against a SQLite database: read the shopper's
+    events, fold in, blend content/popularity, rules, diversity, stock re-check.
+
+    Only `shoppers` shoppers get rows in the database: a request reads one shopper's own events,
+    so the other shoppers' count does not change its cost (the model already holds them).
+    """
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from recommender.service import LATEST, RecommenderService
+    from shopbot.db.engine import make_engine, make_session_factory
+    from shopbot.db.models import Base, Event, Product, Shopper
+
+    rng = np.random.default_rng(random_state)
+    n_users, n_items = matrix.shape
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.db")
+        Base.metadata.create_all(engine)
+        t0 = time.perf_counter()
+        now = datetime.utcnow()
+        products = [
+            {
+                "id": f"i{i}",
+                "title": f"品牌{i % 300}{WORDS[i % len(WORDS)]}{CATEGORIES[i % 10]}{i}",
+                "category": CATEGORIES[i % 10],
+                "brand": f"品牌{i % 300}",
+                "price": float(10 + (i * 7919) % 990),
+                "list_price": float(10 + (i * 7919) % 990) * 1.2,
+                "attributes": {"color": ("黑色", "白色", "红色")[i % 3]},
+                "tags": [],
+                "stock": int(1 + i % 50),
+                "created_at": now - timedelta(days=int(i % 400)),
+            }
+            for i in range(n_items)
+        ]
+        users = rng.choice(n_users, size=min(shoppers, n_users), replace=False)
+        events = []
+        for u in users:  # setup only
+            for j in matrix[u].indices:
+                events.append(
+                    {
+                        "id": f"e{u}-{j}",
+                        "shopper_id": f"u{u}",
+                        "product_id": f"i{j}",
+                        "type": "view",
+                        "ts": now - timedelta(hours=int(rng.integers(1, 500))),
+                    }
+                )
+        with engine.begin() as conn:
+            conn.execute(insert(Product), products)
+            conn.execute(insert(Shopper), [{"id": f"u{u}", "consent": False} for u in users])
+            conn.execute(insert(Event), events)
+        setup_s = time.perf_counter() - t0
+        artifacts = Path(tmp) / "artifacts"
+        version = artifacts / "bench"
+        version.mkdir(parents=True)
+        model.save(version / "model.npz")
+        (version / "items.json").write_text(json.dumps([f"i{i}" for i in range(n_items)]))
+        (version / "manifest.json").write_text(
+            json.dumps({"version": "bench", "model_file": "model.npz"})
+        )
+        (artifacts / LATEST).write_text("bench")
+        t0 = time.perf_counter()
+        svc = RecommenderService(make_session_factory(engine), artifacts, random_state=0)
+        load_s = time.perf_counter() - t0
+        sample = users[:220]
+        for u in sample[:20]:
+            svc.recommend(f"u{u}", 10)
+        lat = []
+        for u in sample[20:]:
+            t = time.perf_counter()
+            svc.recommend(f"u{u}", 10)
+            lat.append((time.perf_counter() - t) * 1000.0)
+        engine.dispose()
+    arr = np.asarray(lat)
+    return {
+        "service_db_setup_seconds": round(setup_s, 2),
+        "service_start_seconds": round(load_s, 2),
+        "service_recommend_ms_p50": round(float(np.percentile(arr, 50)), 3),
+        "service_recommend_ms_p99": round(float(np.percentile(arr, 99)), 3),
+    }

@@ -85,35 +85,45 @@ def diversify(
     *,
     max_per_brand_category: int = 3,
     max_similarity: float = 0.92,
+    window: int = 200,
 ) -> list[int]:
     """Greedy pick from a ranked list: at most `max_per_brand_category` items of one brand in
     one category, and nothing nearly identical (content cosine above `max_similarity`) to an
-    item already on the page. Falls back to the plain order if the rules leave the page short."""
+    item already on the page. Falls back to the plain order if the rules leave the page short.
+
+    Only the first `window` candidates are considered; their pairwise similarities come from one
+    sparse product, so the greedy loop does plain array lookups.
+    """
+    head = np.asarray(order[:window], np.int64)
+    sims = (
+        (features[head] @ features[head].T).toarray()
+        if features is not None and len(head)
+        else None
+    )
+    cats = catalog.category[head]
+    brands = catalog.brand[head]
     picked: list[int] = []
     counts: dict[tuple[str, str], int] = {}
-    chosen_vecs: sp.csr_matrix | None = None
-    for idx in order:
+    for pos in range(len(head)):
         if len(picked) >= k:
             break
-        key = (str(catalog.category[idx]), str(catalog.brand[idx]))
+        key = (str(cats[pos]), str(brands[pos]))
         if counts.get(key, 0) >= max_per_brand_category:
             continue
-        if features is not None and chosen_vecs is not None:
-            sims = (chosen_vecs @ features[idx].T).toarray().ravel()
-            if sims.size and sims.max() > max_similarity:
-                continue
-        picked.append(int(idx))
+        if sims is not None and picked and sims[pos, picked].max() > max_similarity:
+            continue
+        picked.append(pos)
         counts[key] = counts.get(key, 0) + 1
-        if features is not None:
-            row = features[idx]
-            chosen_vecs = row if chosen_vecs is None else sp.vstack([chosen_vecs, row]).tocsr()
-    if len(picked) < k:
+    page = [int(head[p]) for p in picked]
+    if len(page) < k:
+        chosen = set(page)
         for idx in order:
-            if len(picked) >= k:
+            if len(page) >= k:
                 break
-            if int(idx) not in picked:
-                picked.append(int(idx))
-    return picked
+            if int(idx) not in chosen:
+                page.append(int(idx))
+                chosen.add(int(idx))
+    return page
 
 
 def insert_promoted(

@@ -8,6 +8,7 @@ changes the very next answer in any process, without retraining and without a lo
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -73,6 +74,8 @@ class OfferDecision:
     reason: str
 
 
+log = logging.getLogger(__name__)
+
 LATEST = "LATEST"
 RECENT_EVENTS = 200
 REFRESH_SECONDS = 30.0
@@ -125,8 +128,14 @@ class RecommenderService:
         if not latest.exists():
             return
         version_dir = self.artifacts_dir / latest.read_text(encoding="utf-8").strip()
-        manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
-        self.model = RecommenderModel.load(version_dir / manifest["model_file"])
+        try:
+            manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+            model = RecommenderModel.load(version_dir / manifest["model_file"])
+        except (OSError, ValueError, KeyError) as exc:
+            # A broken artifact must not take the shop down: serve content + popularity.
+            log.warning("cannot load recommender artifacts from %s: %s", version_dir, exc)
+            return
+        self.model = model
         self.model_items = IdMap.from_ids(
             json.loads((version_dir / "items.json").read_text(encoding="utf-8"))
         )
@@ -142,15 +151,15 @@ class RecommenderService:
             return
         with self.factory() as session:
             key = tuple(
-                session.execute(
-                    select(
-                        func.count(Product.id),
-                        func.max(Product.created_at),
-                        func.sum(Product.stock),
-                    )
-                ).one()
+                session.execute(select(func.count(Product.id), func.max(Product.created_at))).one()
             )
             if key == self._catalog_key and not force:
+                # Same products: only stock moves often; refresh it without rebuilding anything.
+                stock = dict(session.execute(select(Product.id, Product.stock)).all())
+                index = self.catalog.items.index
+                for pid, value in stock.items():
+                    if pid in index:
+                        self.catalog.stock[index[pid]] = value
                 self._checked_at = now
                 return
             products = session.scalars(select(Product).order_by(Product.id)).all()
@@ -567,10 +576,11 @@ class RecommenderService:
         promoted_pool = [int(i) for i in order if self.promoted[i]]
         page, promoted_used = rules.insert_promoted(page, promoted_pool, k, PROMOTED_SHARE)
         page = self._verify_stock(page, active)
+        anchors = self._anchors(shopper, page) if shopper is not None else {}
         items = []
         for idx in page:
             source = "promoted" if idx in promoted_used else _top_source(parts, idx)
-            reason = self._reason(source, idx, shopper, anchor, budget_given)
+            reason = self._reason(source, idx, shopper, anchors.get(idx, anchor), budget_given)
             items.append(
                 Recommendation(
                     catalog.items.ids[idx],
@@ -606,15 +616,6 @@ class RecommenderService:
         self, source: str, idx: int, shopper: _Shopper | None, anchor: str | None, budget: bool
     ) -> str:
         info: dict[str, Any] = {"category": self.catalog.category[idx], "anchor": anchor}
-        if shopper is not None and source in (
-            "content",
-            "item_knn",
-            "ease",
-            "als",
-            "hybrid",
-            "cf_item",
-        ):
-            info["anchor"] = self._anchor(shopper, idx)
         if shopper is not None and source == "bundle" and shopper.cart:
             best = max(shopper.cart, key=lambda c: self.copurchase[c, idx])
             info["anchor"] = self.catalog.title[best]
@@ -625,13 +626,21 @@ class RecommenderService:
             text += "，符合你的预算"
         return text
 
-    def _anchor(self, shopper: _Shopper, idx: int) -> str | None:
-        """The recently touched item most like `idx`, named in "因为你浏览过…"."""
-        touched = [i for i in dict.fromkeys(e[0] for e in shopper.events) if i != idx][:30]
-        if not touched:
-            return None
-        sims = (self.content.features[touched] @ self.content.features[idx].T).toarray().ravel()
-        return self.catalog.title[touched[int(np.argmax(sims))]]
+    def _anchors(self, shopper: _Shopper, page: list[int]) -> dict[int, str]:
+        """For each page item, the recently touched item most like it (for "因为你浏览过…")."""
+        touched = list(dict.fromkeys(e[0] for e in shopper.events))[:30]
+        if not touched or not page:
+            return {}
+        f = self.content.features
+        sims = (f[page] @ f[touched].T).toarray()
+        out = {}
+        for row, idx in enumerate(page):
+            own = [n for n, t in enumerate(touched) if t == idx]
+            sims[row, own] = -1.0  # never "because you viewed" the item itself
+            best = int(np.argmax(sims[row]))
+            if sims[row, best] > 0:
+                out[idx] = self.catalog.title[touched[best]]
+        return out
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
