@@ -140,9 +140,14 @@ def tune_and_fit(
     *,
     names: Sequence[str] = ALL_MODELS,
     random_state: int = 0,
+    fast: bool = False,
     log: Callable[[str], None] = lambda s: None,
 ) -> tuple[dict[str, RecommenderModel], dict[str, dict[str, Any]]]:
-    """Tune each model on a validation split of `train`, then refit on all of `train`."""
+    """Tune each model on a validation split of `train`, then refit on all of `train`.
+
+    `fast` (used by `shopbot train recommender`) searches smaller grids to keep retraining
+    within a minute; `shopbot evaluate` searches the full grids.
+    """
     fit, val = _val_split(train, random_state)
     rng = np.random.default_rng(random_state)
     val_users = np.flatnonzero(np.diff(val.indptr) > 0)
@@ -171,6 +176,14 @@ def tune_and_fit(
             ],
         ),
     }
+    if fast:
+        makers["ease"] = (makers["ease"][0], [{"l2": v} for v in (300.0, 1000.0)])
+        makers["edlae"] = (makers["edlae"][0], [{"l2": 300.0, "dropout": 0.25}])
+        makers["als"] = (
+            makers["als"][0],
+            [{"factors": 32, "regularization": r, "alpha": 5.0} for r in (10.0, 50.0)],
+        )
+        makers["item_knn"] = (makers["item_knn"][0], [{"k": 200}])
     if features is not None:
         makers["content"] = (lambda p: ContentModel(features), [{}])
     models: dict[str, RecommenderModel] = {}

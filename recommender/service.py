@@ -116,6 +116,8 @@ class RecommenderService:
         self.version: str | None = None
         self._load_artifacts()
         self._catalog_key: tuple[Any, ...] | None = None
+        self.catalog: Catalog = Catalog.from_records([])
+        self._segment_cache: dict[tuple[Any, ...], tuple[float, np.ndarray | None]] = {}
         self._checked_at = 0.0
         self._refresh_catalog(force=True)
 
@@ -331,7 +333,7 @@ class RecommenderService:
         if shopper.profile:
             segment = self._segment_scores(shopper.profile)
             if segment is not None:
-                parts["segment"] = 0.3 * segment
+                parts["segment"] = (0.5 if cold else 0.3) * segment
         age_days = (shopper.state.now - self.catalog.created_ts) / DAY
         fresh = (age_days >= 0) & (age_days <= NEW_ITEM_DAYS)
         parts["new_item"] = 0.15 * fresh.astype(np.float32)
@@ -506,6 +508,17 @@ class RecommenderService:
         fields = {f: v for f, v in profile.items() if v}
         if not fields:
             return None
+        # What a segment buys is aggregate data, not the shopper's own state: caching it for the
+        # catalogue refresh interval keeps the per-request cost flat.
+        key = tuple(sorted(fields.items()))
+        cached = self._segment_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < REFRESH_SECONDS * 10:
+            return cached[1]
+        scores = self._segment_query(fields)
+        self._segment_cache[key] = (time.monotonic(), scores)
+        return scores
+
+    def _segment_query(self, fields: dict[str, Any]) -> np.ndarray | None:
         with self.factory() as session:
             stmt = (
                 select(Event.product_id, func.count(Event.id))

@@ -219,8 +219,9 @@ def train_from_database(
                 inter.matrix,
                 content.features,
                 10,
-                names=("popularity", "item_knn", "ease", "als", "content", SERVED),
+                names=("popularity", "item_knn", "ease", "edlae", "als", "content", SERVED),
                 random_state=random_state,
+                fast=True,
             )
         with timer.stage("purchase_model"):
             ranker = train_purchase_model(

@@ -399,3 +399,31 @@ def test_offer_budget_holds_under_concurrency_on_postgresql(pg_engine) -> None: 
             ).all()
         )
     assert max(per.values()) <= 2
+
+
+def test_consented_profile_blends_in_what_the_segment_buys(factory: sessionmaker) -> None:
+    with session_scope(factory) as s:
+        for n in range(5):
+            repo.place_order(s, f"crowd{n}", [("p0", 1)])
+        for n in range(3):
+            repo.ensure_shopper(s, f"peer{n}", consent=True, age_band="25-34", gender="f")
+            repo.place_order(s, f"peer{n}", [("p24", 1)])
+        repo.ensure_shopper(s, "newpeer", consent=True, age_band="25-34", gender="f")
+        repo.ensure_shopper(s, "private", consent=False, age_band="25-34", gender="f")
+    svc = RecommenderService(factory)
+    top = svc.recommend("newpeer", 3).items[0]
+    assert top.item_id == "p24" and top.source == "segment"
+    assert "相似" in top.reason
+    # Without consent the profile was never stored, so nothing segment-based can appear.
+    assert all(r.source != "segment" for r in svc.recommend("private", 10).items)
+
+
+def test_broken_artifacts_fall_back_to_content_and_popularity(
+    factory: sessionmaker, tmp_path: Path
+) -> None:
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    (artifacts / "LATEST").write_text("missing-version")
+    svc = RecommenderService(factory, artifacts)
+    assert svc.model is None
+    assert len(svc.recommend("anyone", 5).items) == 5
