@@ -100,8 +100,9 @@ class ContentIndex:
             (np.asarray(weights, np.float32), ([0] * len(rows), list(rows))),
             shape=(1, len(self.catalog)),
         )
-        profile = normalize(w @ self.features, norm="l2", axis=1)
-        return np.asarray((self.features @ profile.T).todense(), np.float32).ravel()
+        profile = normalize(w @ self.features, norm="l2", axis=1).toarray().ravel()
+        # Sparse matrix x dense vector: one pass over the features, no sparse result to build.
+        return np.asarray(self.features @ profile, np.float32).ravel()
 
     def query_vector(self, prefs: Mapping[str, Any]) -> sp.csr_matrix:
         """Stated preferences (category, brand, color, recipient, free text, ...) as a token vector."""
@@ -134,7 +135,7 @@ class ContentIndex:
         vec = self.query_vector(prefs)
         if vec.nnz == 0:
             return np.zeros(len(self.catalog), np.float32)
-        return np.asarray((self.features @ vec.T).todense(), np.float32).ravel()
+        return np.asarray(self.features @ vec.toarray().ravel(), np.float32).ravel()
 
     def item_item(self, k: int = 50) -> sp.csr_matrix:
         from recommender.models.item_knn import prune_top_k

@@ -11,7 +11,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from recommender import offers as offer_engine
 from recommender import rules
@@ -225,11 +226,11 @@ class RecommenderService:
 
     # --- the shopper ---------------------------------------------------------------------------
 
-    def _shopper(self, shopper_id: str | None) -> _Shopper:
+    def _shopper(self, shopper_id: str | None, session: Session | None = None) -> _Shopper:
         now = utcnow().timestamp()
         if not shopper_id:
             return _Shopper(False, False, {}, [], [], [], ShopperState.empty(now))
-        with self.factory() as session:
+        with _use(self.factory, session) as session:
             shopper = session.get(Shopper, shopper_id)
             if shopper is None:
                 return _Shopper(False, False, {}, [], [], [], ShopperState.empty(now))
@@ -306,10 +307,22 @@ class RecommenderService:
         filters: Filters | None = None,
     ) -> RecommendationResult:
         self._refresh_catalog()
+        # One database session (one connection) serves the whole request.
+        with self.factory() as session:
+            return self._recommend(session, shopper_id, k, context, filters)
+
+    def _recommend(
+        self,
+        session: Session,
+        shopper_id: str | None,
+        k: int,
+        context: dict | None,
+        filters: Filters | None,
+    ) -> RecommendationResult:
         k = max(1, min(int(k), 100))
         context = dict(context or {})
         filters = filters or Filters()
-        shopper = self._shopper(shopper_id)
+        shopper = self._shopper(shopper_id, session)
         n = len(self.catalog)
         if n == 0:
             return RecommendationResult([], "empty_catalog")
@@ -358,7 +371,14 @@ class RecommenderService:
         # Nothing already in the cart, nothing just bought (consumables excepted).
         exclude = self._repurchase_block(shopper) | set(shopper.cart)
         result = self._select(
-            total, parts, k, filters, shopper, exclude=exclude, budget_given=_has_budget(context)
+            total,
+            parts,
+            k,
+            filters,
+            shopper,
+            exclude=exclude,
+            budget_given=_has_budget(context),
+            session=session,
         )
         fallback = result.fallback or ("cold_start_shopper" if cold else None)
         return RecommendationResult(result.items, fallback, result.relaxed)
@@ -553,6 +573,7 @@ class RecommenderService:
         exclude: set[int] | None = None,
         anchor: str | None = None,
         budget_given: bool = False,
+        session: Session | None = None,
     ) -> RecommendationResult:
         catalog = self.catalog
         relaxed: list[str] = []
@@ -588,7 +609,7 @@ class RecommenderService:
         page = rules.diversify(order, k, catalog, self.content.features)
         promoted_pool = [int(i) for i in order if self.promoted[i]]
         page, promoted_used = rules.insert_promoted(page, promoted_pool, k, PROMOTED_SHARE)
-        page = self._verify_stock(page, active)
+        page = self._verify_stock(page, active, session)
         anchors = self._anchors(shopper, page) if shopper is not None else {}
         items = []
         for idx in page:
@@ -604,12 +625,14 @@ class RecommenderService:
             )
         return RecommendationResult(items, "relaxed_filters" if relaxed else None, tuple(relaxed))
 
-    def _verify_stock(self, page: list[int], filters: Filters) -> list[int]:
+    def _verify_stock(
+        self, page: list[int], filters: Filters, session: Session | None = None
+    ) -> list[int]:
         """Re-read stock and price of the page from the database: the catalogue copy may be stale."""
         if not page:
             return page
         ids = [self.catalog.items.ids[i] for i in page]
-        with self.factory() as session:
+        with _use(self.factory, session) as session:
             fresh = repo.get_products(session, ids)
         out = []
         for idx, pid in zip(page, ids, strict=False):
@@ -654,6 +677,16 @@ class RecommenderService:
             if sims[row, best] > 0:
                 out[idx] = self.catalog.title[touched[best]]
         return out
+
+
+@contextmanager
+def _use(factory: sessionmaker, session: Session | None) -> Iterator[Session]:
+    """The caller's session if it has one, else a short-lived one of our own."""
+    if session is not None:
+        yield session
+        return
+    with factory() as own:
+        yield own
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
