@@ -17,6 +17,7 @@ from urllib.parse import quote
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
 MAX_ITEMS = 8
+OWN_TYPES = ("products", "offer", "handoff")
 
 
 def public_base_url() -> str:
@@ -100,6 +101,27 @@ def as_text(custom: Any, base: str | None = None) -> str | None:
     return None
 
 
+def flatten(message: dict[str, Any], base: str | None = None) -> dict[str, Any]:
+    """A bot message with its product/offer payload folded into the text.
+
+    The actions send a product reply as text (a plain list, for exactly these channels) plus the
+    card payload; the text's first line is the intro and the rest is rebuilt here with links.
+    Payloads of our own types are never passed on: a platform would reject or misread them.
+    """
+    message = dict(message)
+    custom = message.get("custom")
+    if not isinstance(custom, dict) or custom.get("type") not in OWN_TYPES:
+        return message
+    message.pop("custom")
+    text = message.get("text") or ""
+    if custom["type"] == "products":
+        intro = text.split("\n", 1)[0] if text else custom.get("text")
+        message["text"] = products_text({**custom, "text": intro}, base)
+    elif custom["type"] == "offer" and not text:
+        message["text"] = offer_text(custom)
+    return message
+
+
 class CardsAsText(OutputChannel):
     """Wraps a platform's output channel and turns product/offer payloads into text + links."""
 
@@ -111,12 +133,7 @@ class CardsAsText(OutputChannel):
         return self.inner.name()
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        message = dict(message)
-        text = as_text(message.get("custom"), self.base_url)
-        if text is not None:
-            message.pop("custom")
-            message["text"] = f"{message['text']}\n\n{text}" if message.get("text") else text
-        await self.inner.send_response(recipient_id, message)
+        await self.inner.send_response(recipient_id, flatten(message, self.base_url))
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.inner.send_text_message(recipient_id, text, **kwargs)

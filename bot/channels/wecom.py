@@ -152,15 +152,18 @@ def fold_messages(
     texts: list[str] = []
     articles: list[dict[str, str]] = []
     for message in messages:
+        custom = message.get("custom")
+        cards = isinstance(custom, dict) and custom.get("type") == "products"
         if message.get("text"):
-            texts.append(str(message["text"]))
+            # With cards, the text's list duplicates the articles: keep its intro line only.
+            text = str(message["text"])
+            texts.append(text.split("\n", 1)[0] if cards else text)
         buttons = message.get("buttons") or []
-        if buttons:
+        if buttons and not cards:
             texts.append(
                 " / ".join(str(b.get("title", "")) for b in buttons if isinstance(b, dict))
             )
-        custom = message.get("custom")
-        if isinstance(custom, dict) and custom.get("type") == "products":
+        if cards:
             for item in custom.get("items") or []:
                 if not isinstance(item, dict):
                     continue
@@ -183,7 +186,7 @@ def fold_messages(
                 )
             if custom.get("text"):
                 texts.append(str(custom["text"]))
-        else:
+        elif not message.get("text"):
             text = as_text(custom, base)
             if text:
                 texts.append(text)

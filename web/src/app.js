@@ -3,6 +3,7 @@ import { el, safeUrl, yuan } from './dom.js';
 import { createChat } from './widget.js';
 
 const SHOPPER_KEY = 'shopbot.shopper';
+const ATTRIBUTE_NAMES = { color: '颜色', size: '尺码', material: '材质', model: '型号', storage: '容量', style: '款式' };
 
 function shopperId() {
   let id = localStorage.getItem(SHOPPER_KEY);
@@ -27,6 +28,8 @@ async function call(method, path, body) {
 const shopper = shopperId();
 const view = document.getElementById('view');
 const recsBox = document.getElementById('recs');
+// replaceChildren would print "null" for the optional parts: drop them first.
+const show = (...nodes) => view.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
 const cartCount = document.getElementById('cart-count');
 
 const api = {
@@ -79,7 +82,7 @@ async function renderGrid(category, query) {
   if (query) params.set('q', query);
   const data = await call('GET', `/api/products?${params}`);
   const heading = query ? `搜索「${query}」` : category || '全部商品';
-  view.replaceChildren(el('h1', { text: heading }),
+  show(el('h1', { text: heading }),
     data.items.length ? el('div', { class: 'grid', 'data-testid': 'grid' }, data.items.map((p) => tile(p)))
       : el('p', { class: 'empty', text: '没有找到相关商品，换个词试试～' }));
 }
@@ -98,16 +101,16 @@ window.addEventListener('pagehide', closeView);
 
 async function renderProduct(productId) {
   const p = await call('GET', `/api/products/${encodeURIComponent(productId)}`).catch(() => null);
-  if (!p) { view.replaceChildren(el('p', { class: 'empty', text: '这件商品不存在或已下架' })); return; }
-  const attrs = Object.entries(p.attributes || {}).map(([k, v]) => el('li', { text: `${k}：${Array.isArray(v) ? v.join(' / ') : v}` }));
+  if (!p) { show(el('p', { class: 'empty', text: '这件商品不存在或已下架' })); return; }
+  const attrs = Object.entries(p.attributes || {}).map(([k, v]) => el('li', { text: `${ATTRIBUTE_NAMES[k] || k}：${Array.isArray(v) ? v.join(' / ') : v}` }));
   const listPrice = Number(p.list_price);
-  view.replaceChildren(el('article', { class: 'detail', 'data-testid': 'detail', dataset: { productId: p.id } },
+  show(el('article', { class: 'detail', 'data-testid': 'detail', dataset: { productId: p.id } },
     el('img', { src: safeUrl(p.image) || '', alt: p.title }),
     el('div', {},
       el('h1', { text: p.title }),
       el('p', { class: 'brand', text: `${p.brand} · ${p.category}` }),
       el('p', { class: 'price' }, el('b', { text: yuan(p.price) }), listPrice > Number(p.price) ? el('s', { text: yuan(listPrice) }) : null),
-      p.offers?.length ? el('p', { class: 'offer', text: `🎁 ${p.offers.join('；')}` }) : null,
+      p.offers?.length ? el('p', { class: 'offer', text: `优惠：${p.offers.join('；')}` }) : null,
       el('ul', { class: 'attrs' }, attrs),
       p.description ? el('p', { class: 'desc', text: p.description }) : null,
       el('p', { class: 'stock', text: p.stock > 0 ? `有货（${p.stock}）` : '暂时缺货' }),
@@ -128,9 +131,9 @@ function renderCart() {
     el('a', { href: `#/p/${encodeURIComponent(i.id)}`, text: i.title }),
     el('span', { text: `${yuan(i.price)} × ${i.quantity}` }),
     el('button', { type: 'button', text: '删除', onclick: async () => showCart(await call('DELETE', `/api/cart/${encodeURIComponent(i.id)}?shopper=${shopper}`)) })));
-  view.replaceChildren(el('h1', { text: '购物车' }),
+  show(el('h1', { text: '购物车' }),
     c.items.length ? el('ul', { class: 'cart' }, rows) : el('p', { class: 'empty', text: '购物车还是空的，去逛逛吧～' }),
-    c.coupons?.length ? el('p', { class: 'offer', 'data-testid': 'coupons', text: `🎁 可用优惠：${c.coupons.map((g) => g.title).join('；')}` }) : null,
+    c.coupons?.length ? el('p', { class: 'offer', 'data-testid': 'coupons', text: `可用优惠：${c.coupons.map((g) => g.title).join('；')}` }) : null,
     el('p', { class: 'total', text: `合计：${yuan(c.total)}` }),
     c.items.length ? el('button', {
       type: 'button', class: 'primary', 'data-testid': 'checkout', text: '结算',
@@ -138,8 +141,9 @@ function renderCart() {
         const order = await call('POST', '/api/checkout', { shopper }).catch((e) => ({ error: e.message }));
         if (order.error) { alert(order.error); return; }
         const saved = order.discount > 0 ? `，已优惠${yuan(order.discount)}` : '';
-        view.replaceChildren(el('h1', { text: '下单成功' }), el('p', { 'data-testid': 'order-done', text: `订单号 ${order.order_id}，实付${yuan(order.total)}${saved}` }));
+        location.hash = '#/order';
         await loadCart();
+        show(el('h1', { text: '下单成功' }), el('p', { 'data-testid': 'order-done', text: `订单号 ${order.order_id}，实付${yuan(order.total)}${saved}` }));
       },
     }) : null);
 }
@@ -152,6 +156,7 @@ async function route() {
   else if (kind === 'c' && arg) await renderGrid(arg);
   else if (kind === 's') await renderGrid(null, arg);
   else if (kind === 'cart') renderCart();
+  else if (kind === 'order') { /* the checkout handler fills the page */ }
   else await renderGrid();
 }
 
@@ -181,5 +186,5 @@ async function start() {
 }
 
 start().catch((e) => {
-  view.replaceChildren(el('p', { class: 'empty', text: `页面加载失败：${e.message}` }));
+  show(el('p', { class: 'empty', text: `页面加载失败：${e.message}` }));
 });

@@ -104,7 +104,7 @@ export function createChat({ root, rasaUrl, socketPath, shopperId, api, onBotMes
           el('span', { class: 'now', 'data-testid': 'card-price', text: yuan(item.price) }),
           listPrice > Number(item.price) ? el('s', { class: 'was', text: yuan(listPrice) }) : null),
         item.reason ? el('p', { class: 'reason', text: item.reason }) : null,
-        offer ? el('p', { class: 'offer', text: `🎁 ${offer}` }) : null,
+        offer ? el('p', { class: 'offer', text: `惠 ${offer}` }) : null,
         el('div', { class: 'card-actions' },
           el('button', {
             type: 'button', 'data-testid': 'card-add', text: '加入购物车',
@@ -126,20 +126,21 @@ export function createChat({ root, rasaUrl, socketPath, shopperId, api, onBotMes
           }))));
   }
 
-  function renderCustom(custom) {
+  function renderCustom(custom, buttons) {
     if (!custom || typeof custom !== 'object') return;
     if (custom.type === 'products' && Array.isArray(custom.items)) {
+      const more = (buttons || []).find((b) => b.title === '换一批');
       const box = el('div', { class: 'msg msg-bot msg-cards', 'data-testid': 'msg-products' },
         custom.text ? el('p', { text: custom.text }) : null,
         el('div', { class: 'chat-cards' }, custom.items.map(productCard)),
         el('div', { class: 'quick-replies' }, el('button', {
           type: 'button', class: 'quick-reply', 'data-testid': 'card-more', text: '换一批',
-          onclick: () => send('换一批', '换一批'),
+          onclick: () => send(String(more?.payload || '换一批'), '换一批'),
         })));
       log.append(box);
     } else if (custom.type === 'offer') {
       log.append(el('div', { class: 'msg msg-bot msg-offer', 'data-testid': 'msg-offer' },
-        el('strong', { text: `🎁 ${custom.title || '专属优惠'}` }),
+        el('strong', { text: `专属优惠 · ${custom.title || ''}` }),
         el('p', { text: custom.text || '' })));
     } else if (typeof custom.text === 'string') {
       addLine('bot', custom.text);
@@ -149,10 +150,15 @@ export function createChat({ root, rasaUrl, socketPath, shopperId, api, onBotMes
 
   function render(message) {
     if (!message || typeof message !== 'object') return;
-    if (typeof message.text === 'string' && message.text) addLine('bot', message.text);
-    const buttons = message.buttons || message.quick_replies;
-    if (Array.isArray(buttons) && buttons.length) log.append(buttonRow(buttons));
-    if (message.custom) renderCustom(message.custom);
+    const buttons = Array.isArray(message.buttons || message.quick_replies) ? (message.buttons || message.quick_replies) : [];
+    const cards = message.custom?.type === 'products';
+    let text = typeof message.text === 'string' ? message.text : '';
+    // A product reply's text is the plain-text version for card-less channels: the cards show
+    // it here, so only its first line (the intro) is kept, and the cards carry the buttons.
+    if (cards) text = text.split('\n')[0];
+    if (text) addLine('bot', text);
+    if (buttons.length && !cards) log.append(buttonRow(buttons));
+    if (message.custom) renderCustom(message.custom, buttons);
     const image = safeUrl(message.image || message.attachment?.payload?.src);
     if (image) log.append(el('div', { class: 'msg msg-bot' }, el('img', { src: image, alt: '' })));
     log.scrollTop = log.scrollHeight;
