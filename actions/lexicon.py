@@ -49,6 +49,8 @@ class Lexicon:
     product_lines: dict[str, str] = field(default_factory=dict)
     category_brands: dict[str, list[str]] = field(default_factory=dict)
     accessories: dict[str, list[str]] = field(default_factory=dict)
+    # product line -> category, e.g. Mate 60 -> 手机
+    line_categories: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._alias: dict[str, dict[str, str]] = {}
@@ -64,6 +66,7 @@ class Lexicon:
         for line, brand in self.product_lines.items():
             lines[fold(line)] = brand
         self._alias["product_lines"] = lines
+        self._lines_by_length = sorted(lines, key=len, reverse=True)
 
     @classmethod
     def from_vocabulary(cls, vocab: Any) -> Lexicon:
@@ -83,6 +86,12 @@ class Lexicon:
             product_lines={str(k): str(v) for k, v in mapping("product_lines").items()},
             category_brands=_lists(mapping("category_brands")),
             accessories=_lists(mapping("accessories")),
+            line_categories={
+                str(line): str(category)
+                for per_category in (getattr(vocab, "brand_lines", None) or {}).values()
+                for category, lines in per_category.items()
+                for line in lines
+            },
         )
 
     def canonical(self, kind: str, value: str | None) -> str | None:
@@ -95,14 +104,38 @@ class Lexicon:
         table = self._alias[kind]
         if key in table:
             return table[key]
-        if kind == "brands" and key in self._alias["product_lines"]:
-            return self._alias["product_lines"][key]
+        if kind == "brands":
+            line = self.match_line(str(value))
+            if line is not None:
+                return line[0]
         # "耐克的" / "红色款": an alias plus filler; take the longest alias it contains.
         best: tuple[int, str] | None = None
         for alias, canonical in table.items():
             if len(alias) >= 2 and alias in key and (best is None or len(alias) > best[0]):
                 best = (len(alias), canonical)
         return best[1] if best else None
+
+    def match_line(self, text: str) -> tuple[str, str | None] | None:
+        """(brand, category) of the product line named in text: 'Mate60', 'iphone 15 pro'.
+
+        A bare series word ('iphone', 'matebook') matches when it starts the lines of one
+        brand; the category is the one most of those lines belong to.
+        """
+        key = fold(text)
+        if not key:
+            return None
+        for line in self._lines_by_length:
+            if len(line) >= 3 and line in key:
+                original = next(o for o in self.product_lines if fold(o) == line)
+                return self.product_lines[original], self.line_categories.get(original)
+        for word in re.findall(r"[a-z]{4,}", key):
+            hits = [o for o in self.product_lines if fold(o).startswith(word)]
+            brands = {self.product_lines[o] for o in hits}
+            if len(brands) == 1:
+                categories = [self.line_categories[o] for o in hits if o in self.line_categories]
+                category = max(set(categories), key=categories.count) if categories else None
+                return brands.pop(), category
+        return None
 
     def aliases(self, kind: str) -> dict[str, str]:
         return dict(self._alias[kind])

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions import replies
-from actions.normalize import cn_to_number, find_terms, parse_ordinal, parse_price
+from actions.normalize import cn_to_number, parse_ordinal, parse_price
 from actions.runtime import Runtime, get_runtime
 from shopbot.db import repo
 from shopbot.db.engine import session_scope
@@ -295,11 +295,6 @@ class ActionSearchProducts(ShopAction):
         }
         query["exclude_brands"] = list(tracker.get_slot("exclude_brands") or [])
         recipient = tracker.get_slot("recipient")
-        if not query["category"]:
-            # The entity model may miss a catalog word; the lexicon never does.
-            found = find_terms("categories", text, runtime.lexicon)
-            if found:
-                query["category"] = found[0]
         previous = shown(tracker)
         exclude: list[str] = []
         events: list[EventType] = []

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
@@ -22,8 +23,9 @@ from actions.normalize import find_terms, normalize_size, normalize_term, parse_
 from actions.runtime import get_runtime
 
 PRODUCT_INTENTS = {"search_product", "ask_recommendation", "refine_search"}
-CONTEXT_SLOTS = (
-    "brand", "color", "size", "price_min", "price_max", "exclude_brands", "recipient"
+# What describes one shopping need; all of it is dropped when the shopper starts another.
+NEED_SLOTS = (
+    "category", "brand", "color", "size", "price_min", "price_max", "exclude_brands", "recipient"
 )  # fmt: skip
 _NEGATION = r"(?:不要|别要|不想要|不喜欢|除了|排除|别推|别给我|不考虑|不买)"
 _OTHER_BRAND = re.compile(
@@ -44,17 +46,29 @@ def previous_value(tracker: Tracker, slot: str) -> Any:
 
 
 def entity_texts(tracker: Tracker, entity: str) -> list[str]:
+    """Texts of `entity` in the latest message; overlapping spans (regex + DIET) merged."""
     text = tracker.latest_message.get("text") or ""
-    out = []
+    spans: list[list[int]] = []
+    loose: list[str] = []
     for ent in tracker.latest_message.get("entities", []) or []:
         if ent.get("entity") != entity:
             continue
         start, end = ent.get("start"), ent.get("end")
         if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
-            out.append(text[start:end])
+            spans.append([start, end])
         elif ent.get("value") is not None:
-            out.append(str(ent["value"]))
-    return out
+            loose.append(str(ent["value"]))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [text[a:b] for a, b in merged] + loose
+
+
+def has_entity(tracker: Tracker, entity: str) -> bool:
+    return any(e.get("entity") == entity for e in tracker.latest_message.get("entities") or [])
 
 
 def negated_brands(text: str, lexicon: Lexicon) -> list[str]:
@@ -68,6 +82,36 @@ def negated_brands(text: str, lexicon: Lexicon) -> list[str]:
 class ValidateShopSlots(ValidationAction):
     def _lexicon(self) -> Lexicon:
         return get_runtime().lexicon
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        return events + self._new_need_resets(tracker, events)
+
+    def _new_need_resets(self, tracker: Tracker, events: list[EventType]) -> list[EventType]:
+        """A different category or brand, or a gift for someone new, starts a new need: what
+        was said for the old one (colour, size, budget, excluded brands ...) no longer applies
+        unless repeated in this message."""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent not in {"search_product", "ask_recommendation"}:
+            return []
+        now = {e["name"]: e.get("value") for e in events if e.get("event") == "slot"}
+        keys = ["category", "brand"] + (["recipient"] if intent == "ask_recommendation" else [])
+        changed = False
+        for key in keys:
+            before = previous_value(tracker, key)
+            if now.get(key) and before and now[key] != before:
+                changed = True
+            if key == "recipient" and now.get(key) and now[key] != before:
+                changed = True
+        if not changed:
+            return []
+        return [
+            SlotSet(slot, None)
+            for slot in NEED_SLOTS
+            if slot not in now and tracker.get_slot(slot) not in (None, [], "")
+        ]
 
     @staticmethod
     def _product_turn(tracker: Tracker) -> bool:
@@ -117,20 +161,33 @@ class ValidateShopSlots(ValidationAction):
 
     # --- validation ------------------------------------------------------------------------------
 
+    async def extract_category(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The entity model may miss a catalog word or a product line; the lexicon does not."""
+        if not self._product_turn(tracker) or has_entity(tracker, "category"):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        lexicon = self._lexicon()
+        found = find_terms("categories", text, lexicon)
+        if found:
+            return {"category": found[0]}
+        line = lexicon.match_line(text)
+        return {"category": line[1]} if line and line[1] else {}
+
+    async def extract_brand(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if not self._product_turn(tracker) or has_entity(tracker, "brand"):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        line = self._lexicon().match_line(text)
+        return {"brand": line[0]} if line else {}
+
     def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        category = normalize_term("categories", value, self._lexicon())
-        out: dict[str, Any] = {"category": category}
-        before = previous_value(tracker, "category")
-        if category and before and category != before:
-            # A new category starts a new search: old refinements do not carry over unless
-            # repeated in this same message.
-            mentioned = set(tracker.slots_to_validate())
-            for slot in CONTEXT_SLOTS:
-                if slot not in mentioned:
-                    out[slot] = None
-        return out
+        return {"category": normalize_term("categories", value, self._lexicon())}
 
     def validate_brand(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -33,7 +33,18 @@ LEXICON = Lexicon(
     sizes={"42": ["42码"], "43": ["43码"], "XL": ["xl"]},
     materials={"网面": [], "不锈钢": []},
     recipients={"妈妈": ["老妈", "我妈"], "女朋友": ["女票", "对象"]},
-    product_lines={"Mate60": "华为", "iPhone 15": "苹果"},
+    product_lines={
+        "Mate 60": "华为",
+        "Mate 60 Pro": "华为",
+        "iPhone 15": "苹果",
+        "iPhone 15 Pro": "苹果",
+    },
+    line_categories={
+        "Mate 60": "手机",
+        "Mate 60 Pro": "手机",
+        "iPhone 15": "手机",
+        "iPhone 15 Pro": "手机",
+    },
     category_brands={
         "运动鞋": ["耐克", "阿迪达斯"],
         "手机": ["苹果", "华为"],

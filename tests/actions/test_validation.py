@@ -132,3 +132,54 @@ async def test_other_brand_excludes_what_was_shown(shop: Runtime) -> None:
 async def test_unknown_category_is_not_kept(shop: Runtime) -> None:
     slots = await validate("想买冰箱", "search_product", [ent("category", "冰箱")])
     assert slots["category"] is None
+
+
+async def test_product_line_names_brand_and_category(shop: Runtime) -> None:
+    slots = await validate("想买 iphone 15 pro", "search_product", [])
+    assert slots["brand"] == "苹果" and slots["category"] == "手机"
+    slots = await validate("华为Mate60多少钱", "search_product", [ent("brand", "华为")])
+    assert slots["brand"] == "华为" and slots["category"] == "手机"
+
+
+async def test_category_word_missed_by_the_model_is_still_found(shop: Runtime) -> None:
+    slots = await validate("有没有好看的跑鞋", "search_product", [])
+    assert slots["category"] == "运动鞋"
+
+
+async def test_overlapping_price_spans_count_once(shop: Runtime) -> None:
+    text = "苹果手机 预算5000"
+    tagged = [
+        {"entity": "price", "value": "预算5000", "start": 5, "end": 11},
+        {"entity": "price", "value": "5000", "start": 7, "end": 11},
+    ]
+    slots = await validate(text, "search_product", tagged)
+    assert (slots["price_min"], slots["price_max"]) == (None, 5000.0)
+
+
+async def test_gift_for_someone_new_starts_a_new_need(shop: Runtime) -> None:
+    slots = await validate(
+        "给我女票挑个礼物",
+        "ask_recommendation",
+        [ent("recipient", "女票")],
+        before={"category": "运动鞋", "price_max": 300.0, "exclude_brands": ["耐克"]},
+    )
+    assert slots["recipient"] == "女朋友"
+    assert slots["category"] is None and slots["price_max"] is None
+    assert slots["exclude_brands"] is None
+
+
+async def test_gift_flow_keeps_recipient_when_the_category_comes_next(shop: Runtime) -> None:
+    slots = await validate(
+        "保温杯吧", "search_product", [ent("category", "保温杯")], before={"recipient": "妈妈"}
+    )
+    assert slots["category"] == "保温杯" and "recipient" not in slots
+
+
+async def test_refining_never_resets_the_need(shop: Runtime) -> None:
+    slots = await validate(
+        "有没有黑色的",
+        "refine_search",
+        [ent("color", "黑色")],
+        before={"category": "运动鞋", "brand": "耐克", "price_max": 500.0},
+    )
+    assert slots == {"color": "黑色"}
