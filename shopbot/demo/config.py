@@ -8,9 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from shopbot.demo.vocabulary import STORE_DIR
+from shopbot.demo.vocabulary import STORE_DIR, read_yaml
 
 SIMULATION_PATH = STORE_DIR / "simulation.yml"
 PRODUCTS_PATH = STORE_DIR / "products.yml"
@@ -55,7 +53,7 @@ class SimulationConfig:
 
 def load_simulation_config(path: Path | None = None) -> SimulationConfig:
     path = Path(path) if path else SIMULATION_PATH
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     names = {f.name for f in dataclasses.fields(SimulationConfig)}
@@ -74,7 +72,7 @@ def load_simulation_config(path: Path | None = None) -> SimulationConfig:
 
 def load_product_spec(path: Path | None = None) -> dict[str, Any]:
     path = Path(path) if path else PRODUCTS_PATH
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("categories"), dict):
         raise ValueError(f"{path}: expected 'categories' mapping")
     return raw

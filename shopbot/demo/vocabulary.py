@@ -53,6 +53,12 @@ class Vocabulary:
         return None
 
 
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file with the C loader when PyYAML has it (the catalog files are large)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe loader
+
+
 def _fold(text: str) -> str:
     return re.sub(r"\s+", "", str(text)).lower()
 
@@ -89,7 +95,7 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     """Read and validate the catalog vocabulary (default: data/store/catalog.yml)."""
     path = Path(path) if path else CATALOG_PATH
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path)
     except FileNotFoundError:
         raise VocabularyError(f"vocabulary file not found: {path}") from None
     except yaml.YAMLError as exc:
