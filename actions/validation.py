@@ -25,7 +25,8 @@ from actions.runtime import get_runtime
 PRODUCT_INTENTS = {"search_product", "ask_recommendation", "refine_search"}
 # What describes one shopping need; all of it is dropped when the shopper starts another.
 NEED_SLOTS = (
-    "category", "brand", "color", "size", "price_min", "price_max", "exclude_brands", "recipient"
+    "category", "brand", "color", "size", "price_min", "price_max", "exclude_brands", "recipient",
+    "shown_items", "focus_item",
 )  # fmt: skip
 _NEGATION = r"(?:不要|别要|不想要|不喜欢|除了|排除|别推|别给我|不考虑|不买)"
 _OTHER_BRAND = re.compile(
@@ -67,10 +68,6 @@ def entity_texts(tracker: Tracker, entity: str) -> list[str]:
     return [text[a:b] for a, b in merged] + loose
 
 
-def has_entity(tracker: Tracker, entity: str) -> bool:
-    return any(e.get("entity") == entity for e in tracker.latest_message.get("entities") or [])
-
-
 def negated_brands(text: str, lexicon: Lexicon) -> list[str]:
     """Brands the shopper rules out: 不要耐克 / 除了苹果 / 不喜欢华为的."""
     out: list[str] = []
@@ -97,14 +94,20 @@ class ValidateShopSlots(ValidationAction):
         if intent not in {"search_product", "ask_recommendation"}:
             return []
         now = {e["name"]: e.get("value") for e in events if e.get("event") == "slot"}
-        keys = ["category", "brand"] + (["recipient"] if intent == "ask_recommendation" else [])
+        # While we are asking (budget for a gift, say) the answer completes the same need.
+        answering = bool(tracker.get_slot("asked"))
+        shown_before = bool(tracker.get_slot("shown_items"))
         changed = False
-        for key in keys:
-            before = previous_value(tracker, key)
-            if now.get(key) and before and now[key] != before:
-                changed = True
-            if key == "recipient" and now.get(key) and now[key] != before:
-                changed = True
+        for key in ("category", "brand", "recipient"):
+            value, before = now.get(key), previous_value(tracker, key)
+            if not value or value == before:
+                continue
+            if before is not None and key != "recipient":
+                changed = True  # 运动鞋 -> 耳机, 华为 -> 苹果
+            elif key == "category" and shown_before and not answering:
+                changed = True  # products were shown for another need
+            elif key == "recipient" and intent == "ask_recommendation":
+                changed = True  # a gift for someone else
         if not changed:
             return []
         return [
@@ -165,10 +168,12 @@ class ValidateShopSlots(ValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """The entity model may miss a catalog word or a product line; the lexicon does not."""
-        if not self._product_turn(tracker) or has_entity(tracker, "category"):
+        lexicon = self._lexicon()
+        if not self._product_turn(tracker) or any(
+            normalize_term("categories", v, lexicon) for v in entity_texts(tracker, "category")
+        ):
             return {}
         text = tracker.latest_message.get("text") or ""
-        lexicon = self._lexicon()
         found = find_terms("categories", text, lexicon)
         if found:
             return {"category": found[0]}
@@ -178,10 +183,15 @@ class ValidateShopSlots(ValidationAction):
     async def extract_brand(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if not self._product_turn(tracker) or has_entity(tracker, "brand"):
+        lexicon = self._lexicon()
+        if not self._product_turn(tracker) or any(
+            normalize_term("brands", v, lexicon) for v in entity_texts(tracker, "brand")
+        ):
             return {}
         text = tracker.latest_message.get("text") or ""
-        line = self._lexicon().match_line(text)
+        if _OTHER_BRAND.search(text) or negated_brands(text, lexicon):
+            return {}
+        line = lexicon.match_line(text)
         return {"brand": line[0]} if line else {}
 
     def validate_category(

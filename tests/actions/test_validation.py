@@ -183,3 +183,28 @@ async def test_refining_never_resets_the_need(shop: Runtime) -> None:
         before={"category": "运动鞋", "brand": "耐克", "price_max": 500.0},
     )
     assert slots == {"color": "黑色"}
+
+
+async def test_new_category_after_products_were_shown_is_a_new_need(shop: Runtime) -> None:
+    shown = [{"id": "s1", "brand": "耐克", "category": "运动鞋"}]
+    slots = await validate(
+        "想买 iphone 15 pro",
+        "search_product",
+        [ent("brand", "iphone 15 pro")],
+        before={"recipient": "女朋友", "price_max": 1000.0, "shown_items": shown},
+    )
+    assert slots["brand"] == "苹果" and slots["category"] == "手机"
+    assert (
+        slots["price_max"] is None and slots["recipient"] is None and slots["shown_items"] is None
+    )
+
+
+async def test_adding_a_brand_to_the_same_search_keeps_the_budget(shop: Runtime) -> None:
+    shown = [{"id": "s3", "brand": "阿迪达斯", "category": "运动鞋"}]
+    slots = await validate(
+        "耐克的跑鞋呢",
+        "search_product",
+        [ent("brand", "耐克"), ent("category", "跑鞋")],
+        before={"category": "运动鞋", "price_max": 500.0, "shown_items": shown},
+    )
+    assert slots["brand"] == "耐克" and "price_max" not in slots
