@@ -159,11 +159,17 @@ def train_purchase_model(
     *,
     random_state: int = 0,
 ) -> PurchaseModel | None:
-    """Features from events before a cutoff (80% of the timeline), label = bought after it."""
+    """Features from events before a cutoff, label = bought within the week after it.
+
+    The label window is a fixed week (the horizon the offer engine and the evaluation's held-out
+    week use), so the calibrated probability means the same thing in training and in use.
+    """
     if len(events) < 50:
         return None
     ts = np.asarray([e[4] for e in events])
-    cutoff = float(np.quantile(ts, 0.8))
+    span = float(ts.max() - ts.min())
+    week = 7 * 86400.0
+    cutoff = float(ts.max() - week) if span >= 2 * week else float(np.quantile(ts, 0.8))
     before = [e for e in events if e[4] < cutoff]
     after = [e for e in events if e[4] >= cutoff]
     x, y = purchase_rows(
