@@ -21,18 +21,36 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="do nothing when the database already holds store data (instead of failing)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--shoppers", type=int, help="number of shoppers (default: data/store/simulation.yml)"
+    )
+    parser.add_argument(
+        "--products", type=int, help="number of products (default: data/store/simulation.yml)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=_seed)
 
 
 def _seed(args: argparse.Namespace) -> int:
+    from shopbot.demo.config import load_simulation_config
     from shopbot.demo.seed import StoreNotEmptyError, seed_demo
 
+    config = load_simulation_config()
+    for name in ("shoppers", "products"):
+        value = getattr(args, name)
+        if value is not None:
+            if value < 1:
+                raise CommandError(f"--{name} must be at least 1")
+            config = config.scaled(**{name: value})
     # open_database() creates or upgrades the schema (Alembic) before anything is written.
     _, engine, factory = open_database()
     try:
         result = seed_demo(
-            factory, seed=args.seed, if_empty=args.if_empty, progress=not args.no_progress
+            factory,
+            seed=args.seed,
+            if_empty=args.if_empty,
+            progress=not args.no_progress,
+            config=config,
         )
     except StoreNotEmptyError as exc:
         raise CommandError(str(exc)) from None

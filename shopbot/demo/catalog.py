@@ -101,7 +101,7 @@ class _Builder:
             index = slot % len(lines)
             series = lines[index]
             line_pos = index / max(1, len(lines) - 1)
-            level = 0.45 * tier + 0.5 * line_pos + rng.normal(0, 0.05)
+            level = 0.6 * tier + 0.4 * line_pos - 0.05 + rng.normal(0, 0.05)
         else:
             series = self.pick(cat.get("series") or [""])
             # "西湖龙井|绿茶": a series may fix one attribute that must agree with it.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -127,7 +128,7 @@ def _dt(seconds: float) -> datetime:
     return datetime(1970, 1, 1) + timedelta(seconds=round(seconds))
 
 
-def _choice(rng: np.random.Generator, weights: dict[str, float]) -> str:
+def _choice(rng: random.Random, weights: dict[str, float]) -> str:
     """A key drawn in proportion to its weight (one uniform draw, so streams stay aligned)."""
     total = sum(weights.values())
     roll = rng.random() * total
@@ -166,6 +167,12 @@ class _World:
             pid: (cat, i) for cat, ix in self.index.items() for i, pid in enumerate(ix.ids)
         }
         self.consumables = {k: float(v) for k, v in config.consumables.items()}
+        # Owning one dulls the wish for another: strongly for dear durables (a second phone
+        # in six weeks is rare), mildly for cheap ones (a second T恤 is not).
+        self.after_purchase = {
+            cat: 1.0 if cat in self.consumables else (0.1 if np.median(ix.prices) >= 500 else 0.6)
+            for cat, ix in self.index.items()
+        }
 
 
 class _ShopperRun:
@@ -174,7 +181,10 @@ class _ShopperRun:
     def __init__(self, world: _World, number: int, seed: int) -> None:
         self.w = world
         self.cfg = world.config
+        # numpy for whole-shelf draws, the stdlib for single draws (several times faster);
+        # both seeded from (seed, shopper) so every shopper's history is reproducible alone.
         self.rng = np.random.default_rng([seed, number])
+        self.r = random.Random(f"{seed}:{number}")
         self.id = f"u{number:05d}"
         self.events: list[tuple[Any, ...]] = []
         self.orders: list[tuple[float, str, list[tuple[str, int]]]] = []
@@ -186,19 +196,19 @@ class _ShopperRun:
     # --- who the shopper is ---------------------------------------------------------------
     def _draw_profile(self) -> None:
         rng, demo = self.rng, self.cfg.demographics
-        self.gender = _choice(rng, demo["gender"])
-        self.age_band = _choice(rng, demo["age_band"])
-        self.parent = bool(rng.random() < demo["parent"][self.age_band])
-        self.region = _choice(rng, demo["region"])
-        self.occupation = _choice(rng, demo["occupation"])
-        if self.age_band == "18-24" and rng.random() < 0.6:
+        self.gender = _choice(self.r, demo["gender"])
+        self.age_band = _choice(self.r, demo["age_band"])
+        self.parent = bool(self.r.random() < demo["parent"][self.age_band])
+        self.region = _choice(self.r, demo["region"])
+        self.occupation = _choice(self.r, demo["occupation"])
+        if self.age_band == "18-24" and self.r.random() < 0.6:
             self.occupation = "学生"
-        if self.age_band == "55+" and rng.random() < 0.6:
+        if self.age_band == "55+" and self.r.random() < 0.6:
             self.occupation = "退休"
-        self.consent = bool(rng.random() < self.cfg.consent_rate)
-        self.budget = float(np.clip(demo["budget"][self.occupation] + rng.normal(0, 0.15), 0, 1))
-        self.sensitivity = float(rng.uniform(0.5, 2.0))
-        self.activity = float(rng.lognormal(-0.245, 0.7))  # mean 1
+        self.consent = bool(self.r.random() < self.cfg.consent_rate)
+        self.budget = float(np.clip(demo["budget"][self.occupation] + self.r.gauss(0, 0.15), 0, 1))
+        self.sensitivity = float(self.r.uniform(0.5, 2.0))
+        self.activity = float(self.r.lognormvariate(-0.245, 0.7))  # mean 1
         weights = []
         for category in self.w.categories:
             aud = self.cfg.audience.get(category, {})
@@ -210,13 +220,14 @@ class _ShopperRun:
         # Gamma noise with a small shape makes tastes peaked: a few categories dominate.
         affinity = np.array(weights) * rng.gamma(0.6, 1.0, size=len(weights))
         self.affinity = affinity / affinity.sum()
-        late = rng.random() < self.cfg.new_shopper_share
+        self.initial_affinity = self.affinity.copy()
+        late = self.r.random() < self.cfg.new_shopper_share
         holdout = self.w.end - self.cfg.holdout_days * 86400
         if late:
-            self.joined = holdout + rng.random() * (self.w.end - holdout - 3600)
+            self.joined = holdout + self.r.random() * (self.w.end - holdout - 3600)
         else:
-            self.joined = self.w.start - rng.random() * 365 * 86400
-        self.channel = _choice(rng, self.cfg.channels)
+            self.joined = self.w.start - self.r.random() * 365 * 86400
+        self.channel = _choice(self.r, self.cfg.channels)
 
     def profile_row(self) -> dict[str, Any]:
         # Without consent the profile is not stored at all, so it cannot leak into models.
@@ -232,7 +243,7 @@ class _ShopperRun:
         }
 
     def taste(self) -> ShopperTaste:
-        top = np.argsort(-self.affinity)[:5]
+        top = np.argsort(-self.initial_affinity)[:5]
         return ShopperTaste(
             gender=self.gender,
             age_band=self.age_band,
@@ -251,13 +262,17 @@ class _ShopperRun:
         n = max(n, 1)
         queue: list[tuple[float, int, _Session]] = []
         for i, t in enumerate(sorted(first + rng.random(n) * (w.end - first))):
-            category = w.categories[int(rng.choice(len(w.categories), p=self.affinity))]
-            heapq.heappush(queue, (float(t), i, _Session(float(t), category, "organic")))
+            heapq.heappush(queue, (float(t), i, _Session(float(t), "", "organic")))
         tie = n
         while queue:
             t, _, session = heapq.heappop(queue)
             if t >= w.end - 60:
                 continue
+            if not session.category:
+                # Drawn when the session happens, so earlier purchases can change the wish.
+                cum = np.cumsum(self.affinity)
+                pick = int(np.searchsorted(cum, self.r.random() * cum[-1], side="right"))
+                session.category = w.categories[min(pick, len(w.categories) - 1)]
             for follow in self._session(session):
                 tie += 1
                 heapq.heappush(queue, (follow.ts, tie, follow))
@@ -265,7 +280,7 @@ class _ShopperRun:
     def _brand_prefs(self, category: str) -> np.ndarray:
         if category not in self.brand_prefs:
             ix = self.w.index[category]
-            loyalty = self.rng.beta(2, 2)
+            loyalty = self.r.betavariate(2, 2)
             prefs = self.rng.dirichlet(np.full(len(ix.brands), 0.6))
             self.brand_prefs[category] = 3.0 * loyalty * prefs
         return self.brand_prefs[category]
@@ -296,13 +311,13 @@ class _ShopperRun:
         rng, cfg, w = self.rng, self.cfg, self.w
         funnel = cfg.funnel
         ix = w.index[s.category]
-        gift = bool(rng.random() < (0.35 if self._gift_category(s.category) else 0.05))
+        gift = bool(self.r.random() < (0.35 if self._gift_category(s.category) else 0.05))
         available, score = self._scores(s.category, s.ts, gift)
         if len(available) == 0:
             return []
         self.session_no += 1
         sid = f"{self.id}-s{self.session_no:03d}"
-        channel = self.channel if rng.random() < 0.85 else _choice(rng, cfg.channels)
+        channel = self.channel if self.r.random() < 0.85 else _choice(self.r, cfg.channels)
         clock = s.ts
 
         # What the shopper looks at: Gumbel top-k sampling over the shelf's scores.
@@ -323,13 +338,13 @@ class _ShopperRun:
         clicked = [
             i
             for i in range(len(viewed))
-            if rng.random()
+            if self.r.random()
             < min(0.95, funnel["click"] * (1.5 if i == 0 else 1.0) * (1.3 if need else 1.0))
         ]
         pool = clicked or [0]
         best = max(pool, key=lambda i: viewed_score[i])
         cart_p = funnel["add_to_cart"] * (1.0 if clicked else 0.4) * (1.6 if need else 1.0)
-        carted = rng.random() < min(0.95, cart_p)
+        carted = self.r.random() < min(0.95, cart_p)
         bought: list[tuple[str, int]] = []
         best_id = viewed[best]
         if carted:
@@ -337,33 +352,39 @@ class _ShopperRun:
             over = max(0.0, level - self.budget - 0.1)
             buy_p = funnel["purchase"] * math.exp(-3.0 * self.sensitivity * over)
             buy_p *= 1.35 if need else 1.0
-            if rng.random() < min(0.97, buy_p):
+            if self.r.random() < min(0.97, buy_p):
                 qty = 1
-                if s.category in w.consumables and rng.random() < 0.3:
-                    qty = int(rng.integers(2, 4))
+                if s.category in w.consumables and self.r.random() < 0.3:
+                    qty = self.r.randint(2, 3)
                 bought.append((best_id, qty))
 
         follow: list[_Session] = []
         extra: str | None = None
         accessories = w.vocab.accessories.get(s.category, [])
+        if bought:
+            self.affinity[w.categories.index(s.category)] *= w.after_purchase[s.category]
         if bought and accessories:
             acc = accessories[min(int(rng.geometric(0.5)) - 1, len(accessories) - 1)]
             if acc in w.index:
-                roll = rng.random()
+                roll = self.r.random()
                 if roll < cfg.accessories["same_order"]:
                     extra = self._pick_accessory(acc, s.ts, gift)
                 elif roll < cfg.accessories["same_order"] + cfg.accessories["followup"]:
-                    delay = rng.uniform(0.05, cfg.accessories["followup_days"]) * 86400
+                    delay = self.r.uniform(0.05, cfg.accessories["followup_days"]) * 86400
                     follow.append(_Session(s.ts + delay, acc, "accessory"))
-        if bought and s.category in w.consumables and rng.random() < cfg.repurchase["probability"]:
-            delay = w.consumables[s.category] * rng.uniform(0.75, 1.3) * 86400
-            again = best_id if rng.random() < cfg.repurchase["same_product"] else None
+        if (
+            bought
+            and s.category in w.consumables
+            and self.r.random() < cfg.repurchase["probability"]
+        ):
+            delay = w.consumables[s.category] * self.r.uniform(0.75, 1.3) * 86400
+            again = best_id if self.r.random() < cfg.repurchase["same_product"] else None
             follow.append(_Session(s.ts + delay, s.category, "repurchase", again))
 
         # --- emit the session's events in order -------------------------------------------
         dwell = cfg.dwell
         factor = {pid: dwell["bought_factor"] for pid, _ in bought}
-        if (rng.random() < funnel["search"]) or (need and rng.random() < 0.5):
+        if (self.r.random() < funnel["search"]) or (need and self.r.random() < 0.5):
             query = self._query(s.category, gift)
             clock = self._emit(clock, "search", None, sid, channel, query=query, gap=4)
         clicked_set = set(clicked)
@@ -373,7 +394,7 @@ class _ShopperRun:
             if i in clicked_set:
                 seconds = self._dwell(dwell["click"], factor.get(pid, 1.0))
                 clock = self._emit(clock, "click", pid, sid, channel, dwell=seconds)
-                if rng.random() < funnel["favorite"]:
+                if self.r.random() < funnel["favorite"]:
                     clock = self._emit(clock, "favorite", pid, sid, channel, gap=3)
         if carted:
             clock = self._emit(clock, "add_to_cart", best_id, sid, channel, gap=5)
@@ -389,7 +410,7 @@ class _ShopperRun:
                 clock = self._emit(clock, "purchase", pid, sid, channel, gap=20)
                 self.cart_open.pop(pid, None)
             self.orders.append((clock, channel, bought))
-        elif carted and rng.random() < funnel["remove_from_cart"]:
+        elif carted and self.r.random() < funnel["remove_from_cart"]:
             clock = self._emit(clock, "remove_from_cart", best_id, sid, channel, gap=30)
             self.cart_open.pop(best_id, None)
         return follow
@@ -407,7 +428,7 @@ class _ShopperRun:
         return float(aud.get(other, 1.0)) > 1.5 * float(aud.get(self.gender, 1.0))
 
     def _dwell(self, median: float, factor: float) -> float:
-        value = self.rng.lognormal(math.log(median * factor), self.cfg.dwell["sigma"])
+        value = self.r.lognormvariate(math.log(median * factor), self.cfg.dwell["sigma"])
         return round(float(value), 1)
 
     def _emit(
@@ -423,18 +444,18 @@ class _ShopperRun:
         gap: float = 0.0,
     ) -> float:
         self.events.append((clock, kind, product, query, dwell, channel, sid))
-        return clock + (dwell if dwell is not None else gap) + float(self.rng.uniform(1, 6))
+        return clock + (dwell if dwell is not None else gap) + float(self.r.uniform(1, 6))
 
     def _query(self, category: str, gift: bool) -> str:
-        rng, vocab = self.rng, self.w.vocab
+        vocab = self.w.vocab
         names = [category, *[s for s in vocab.categories.get(category, []) if not s.isascii()]]
-        name = names[int(rng.integers(len(names)))]
+        name = names[self.r.randrange(len(names))]
         if gift:
             recipient = self._recipient(category)
             aliases = [recipient, *vocab.recipients.get(recipient, [])[:3]]
-            who = aliases[int(rng.integers(len(aliases)))]
-            return f"给{who}买{name}" if rng.random() < 0.6 else f"送{who}的{name}"
-        roll = rng.random()
+            who = aliases[self.r.randrange(len(aliases))]
+            return f"给{who}买{name}" if self.r.random() < 0.6 else f"送{who}的{name}"
+        roll = self.r.random()
         ix = self.w.index[category]
         if roll < 0.4:
             return name
@@ -442,15 +463,15 @@ class _ShopperRun:
             brand = ix.brands[int(np.argmax(self._brand_prefs(category)))]
             aliases = [brand, *vocab.brands.get(brand, [])[:2]]
             lines = vocab.lines_for(brand, category)
-            if lines and rng.random() < 0.4:
-                return lines[int(rng.integers(len(lines)))]
-            return f"{aliases[int(rng.integers(len(aliases)))]}{name}"
+            if lines and self.r.random() < 0.4:
+                return lines[self.r.randrange(len(lines))]
+            return f"{aliases[self.r.randrange(len(aliases))]}{name}"
         if roll < 0.85:
             cap = float(np.quantile(ix.prices, min(1.0, self.budget + 0.15)))
             cap = max(50, int(round(cap, -2 if cap >= 1000 else -1)))
-            return f"{cap}以内的{name}" if rng.random() < 0.7 else f"{name} {cap}左右"
+            return f"{cap}以内的{name}" if self.r.random() < 0.7 else f"{name} {cap}左右"
         colors = list(vocab.colors)
-        return f"{colors[int(rng.integers(len(colors)))]}{name}"
+        return f"{colors[self.r.randrange(len(colors))]}{name}"
 
     def _recipient(self, category: str) -> str:
         if category in _KID_CATEGORIES:
@@ -460,7 +481,7 @@ class _ShopperRun:
         else:
             group = "F_for_M" if self.gender == "M" else "M_for_F"
         options = _GIFT_RECIPIENTS[group]
-        return options[int(self.rng.integers(len(options)))]
+        return options[self.r.randrange(len(options))]
 
 
 def simulate(
