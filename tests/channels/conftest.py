@@ -43,9 +43,16 @@ def free_port() -> int:
 class Server:
     """A child process serving HTTP on 127.0.0.1:port; its output goes to a log file."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        log_dir: Path,
+        port: int | None = None,
+    ) -> None:
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{name}.log"
         argv = [a.replace("{port}", str(self.port)) for a in argv]
