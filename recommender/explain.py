@@ -20,7 +20,9 @@ def reason_for(source: str, **info: Any) -> str:
     if source in ("cf_item", "item_knn", "ease", "als", "hybrid"):
         return f"因为你浏览过「{anchor}」" if anchor else "根据你最近的浏览为你挑选"
     if source == "bundle":
-        return f"和你购物车里的「{anchor}」很搭" if anchor else "常被一起购买，搭配更省心"
+        if anchor and info.get("in_cart"):
+            return f"和你购物车里的「{anchor}」很搭"
+        return f"和「{anchor}」很搭，常被一起买" if anchor else "常被一起购买，搭配更省心"
     if source == "content":
         return f"和「{anchor}」风格相近" if anchor else "符合你的偏好"
     if source == "preference":

@@ -31,7 +31,7 @@ from recommender.data import EVENT_WEIGHTS, IdMap
 from recommender.explain import reason_for
 from recommender.ranker import ItemStats, PurchaseModel, ShopperState, build_features
 from shopbot.db import repo
-from shopbot.db.models import Event, Offer, OrderItem, Product, Shopper, utcnow
+from shopbot.db.models import CartItem, Event, Offer, Product, Shopper, utcnow
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ class _Shopper:
     cart: list[int]
     purchased: list[int]
     state: ShopperState = field(default=None)  # type: ignore[assignment]
+    # Per-request memo: CF and content scores are used by retrieval and by the ranker.
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 class RecommenderService:
@@ -118,7 +120,6 @@ class RecommenderService:
         self._load_artifacts()
         self._catalog_key: tuple[Any, ...] | None = None
         self.catalog: Catalog = Catalog.from_records([])
-        self._segment_cache: dict[tuple[Any, ...], tuple[float, np.ndarray | None]] = {}
         self._checked_at = 0.0
         self._refresh_catalog(force=True)
 
@@ -185,7 +186,21 @@ class RecommenderService:
                     .group_by(Event.product_id)
                 ).all()
             )
-            pairs = session.execute(select(OrderItem.order_id, OrderItem.product_id)).all()
+            purchases = session.execute(
+                select(Event.shopper_id, Event.product_id, Event.ts)
+                .where(Event.type == "purchase", Event.product_id.is_not(None))
+                .order_by(Event.shopper_id, Event.ts)
+            ).all()
+            segment_rows = session.execute(
+                select(Shopper.age_band, Shopper.gender, Event.product_id, func.count(Event.id))
+                .join(Shopper, Shopper.id == Event.shopper_id)
+                .where(
+                    Shopper.consent.is_(True),
+                    Event.type.in_(["purchase", "add_to_cart"]),
+                    Event.product_id.is_not(None),
+                )
+                .group_by(Shopper.age_band, Shopper.gender, Event.product_id)
+            ).all()
             promoted_rows = session.execute(
                 select(Offer.scope, Offer.scope_value).where(
                     Offer.active.is_(True), Offer.starts_at <= utcnow(), Offer.ends_at >= utcnow()
@@ -196,7 +211,8 @@ class RecommenderService:
         n = len(catalog)
         pop = np.asarray([counts.get(i, 0) for i in catalog.items.ids], np.float64)
         trend = np.asarray([recent.get(i, 0) for i in catalog.items.ids], np.float64)
-        copurchase = _copurchase(catalog, pairs)
+        copurchase, consumable = _purchase_structure(catalog, purchases)
+        segments = _segment_vectors(catalog, segment_rows)
         promoted = np.zeros(n, bool)
         for scope, value in promoted_rows:
             if scope == "product" and value in catalog.items.index:
@@ -216,6 +232,8 @@ class RecommenderService:
             self.trending = trend / max(trend.max(initial=0.0), 1.0)
             self.stats = ItemStats.from_counts(catalog, pop)
             self.copurchase = copurchase
+            self.consumable = consumable
+            self.segments = segments
             self.promoted = promoted
             self.cat_to_model = cat_to_model
             self.model_to_cat = np.full(len(self.model_items), -1, np.int64)
@@ -234,17 +252,25 @@ class RecommenderService:
             shopper = session.get(Shopper, shopper_id)
             if shopper is None:
                 return _Shopper(False, False, {}, [], [], [], ShopperState.empty(now))
-            events = repo.recent_events(session, shopper_id, limit=RECENT_EVENTS)
-            cart = repo.cart_items(session, shopper_id)
+            # Only the columns scoring needs (ORM objects cost more than the query itself).
+            events = session.execute(
+                select(Event.product_id, Event.type, Event.dwell_seconds, Event.ts)
+                .where(Event.shopper_id == shopper_id, Event.product_id.is_not(None))
+                .order_by(Event.ts.desc(), Event.id.desc())
+                .limit(RECENT_EVENTS)
+            ).all()
+            cart = session.execute(
+                select(CartItem.product_id).where(CartItem.shopper_id == shopper_id)
+            ).all()
             profile = (
                 {f: getattr(shopper, f) for f in repo.PROFILE_FIELDS} if shopper.consent else {}
             )
             consent = bool(shopper.consent)
         index = self.catalog.items.index
         folded = [
-            (index[e.product_id], e.type, float(e.dwell_seconds or 0.0), e.ts.timestamp())
-            for e in events
-            if e.product_id in index
+            (index[pid], etype, float(dwell or 0.0), ts.timestamp())
+            for pid, etype, dwell, ts in events
+            if pid in index
         ]
         cart_idx = [index[c.product_id] for c in cart if c.product_id in index]
         purchased = [i for i, t, _, _ in folded if t == "purchase"]
@@ -276,6 +302,11 @@ class RecommenderService:
         )
 
     def _cf_scores(self, shopper: _Shopper) -> np.ndarray | None:
+        if "cf" not in shopper.memo:
+            shopper.memo["cf"] = self._compute_cf(shopper)
+        return shopper.memo["cf"]
+
+    def _compute_cf(self, shopper: _Shopper) -> np.ndarray | None:
         row = self._model_row(shopper)
         if row is None or self.model is None:
             return None
@@ -286,6 +317,11 @@ class RecommenderService:
         return _unit(out)
 
     def _content_profile(self, shopper: _Shopper) -> np.ndarray:
+        if "content" not in shopper.memo:
+            shopper.memo["content"] = self._compute_content(shopper)
+        return shopper.memo["content"]
+
+    def _compute_content(self, shopper: _Shopper) -> np.ndarray:
         if not shopper.events:
             return np.zeros(len(self.catalog), np.float32)
         now = shopper.state.now
@@ -525,42 +561,24 @@ class RecommenderService:
         return _unit(co) + 0.2 * self.popularity.astype(np.float32)
 
     def _segment_scores(self, profile: dict[str, Any]) -> np.ndarray | None:
-        fields = {f: v for f, v in profile.items() if v}
-        if not fields:
-            return None
-        # What a segment buys is aggregate data, not the shopper's own state: caching it for the
-        # catalogue refresh interval keeps the per-request cost flat.
-        key = tuple(sorted(fields.items()))
-        cached = self._segment_cache.get(key)
-        if cached is not None and time.monotonic() - cached[0] < REFRESH_SECONDS * 10:
-            return cached[1]
-        scores = self._segment_query(fields)
-        self._segment_cache[key] = (time.monotonic(), scores)
-        return scores
-
-    def _segment_query(self, fields: dict[str, Any]) -> np.ndarray | None:
-        with self.factory() as session:
-            stmt = (
-                select(Event.product_id, func.count(Event.id))
-                .join(Shopper, Shopper.id == Event.shopper_id)
-                .where(Shopper.consent.is_(True), Event.type.in_(["purchase", "add_to_cart"]))
-            )
-            for f, v in fields.items():
-                stmt = stmt.where(getattr(Shopper, f) == v)
-            rows = session.execute(stmt.group_by(Event.product_id)).all()
-        if not rows:
-            return None
-        out = np.zeros(len(self.catalog), np.float32)
-        for pid, count in rows:
-            if pid in self.catalog.items.index:
-                out[self.catalog.items.index[pid]] = count
-        return _unit(out)
+        """What consenting shoppers of the same age band and gender add to cart and buy
+        (aggregates computed at catalogue load, so this costs no query per request)."""
+        age, gender = profile.get("age_band"), profile.get("gender")
+        keys = (
+            [(age, gender), (age, None), (None, gender)]
+            if age and gender
+            else [(age, None) if age else (None, gender)]
+        )
+        for key in keys:
+            vec = self.segments.get(key)
+            if vec is not None:
+                return vec
+        return None
 
     def _repurchase_block(self, shopper: _Shopper) -> set[int]:
         if not shopper.purchased:
             return set()
-        consumable = self.catalog.consumable()
-        return {i for i in shopper.purchased if not consumable[i]}
+        return {i for i in shopper.purchased if not self.consumable[i]}
 
     def _select(
         self,
@@ -655,6 +673,7 @@ class RecommenderService:
         if shopper is not None and source == "bundle" and shopper.cart:
             best = max(shopper.cart, key=lambda c: self.copurchase[c, idx])
             info["anchor"] = self.catalog.title[best]
+            info["in_cart"] = True
         if source == "preference":
             info["budget"] = budget
         text = reason_for(source, **info)
@@ -720,19 +739,76 @@ def _with_excluded(filters: Filters, excluded: frozenset[str]) -> Filters:
     return replace(filters, exclude_items=excluded)
 
 
-def _copurchase(catalog: Catalog, pairs: Sequence[tuple[str, str]]) -> sp.csr_matrix:
-    """Item x item counts of being in the same order, lift-normalised by popularity."""
+TOGETHER_DAYS = 7.0
+REPURCHASE_SHARE = 0.15
+
+
+def _purchase_structure(
+    catalog: Catalog, purchases: Sequence[tuple[str, str, Any]]
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Bought-together lift (same shopper, within a week) and which items are consumables.
+
+    Complements are often bought in a follow-up order (the case after the phone), so pairs come
+    from one shopper's purchases within TOGETHER_DAYS rather than from single orders. A category
+    counts as consumable when many of its buyers buy it again (plus a fixed list of staples).
+    """
     n = len(catalog)
-    orders = IdMap.from_ids(o for o, _ in pairs)
-    rows = [orders.index[o] for o, p in pairs if p in catalog.items.index]
-    cols = [catalog.items.index[p] for _, p in pairs if p in catalog.items.index]
+    index = catalog.items.index
+    rows = [(s, index[p], ts.timestamp()) for s, p, ts in purchases if p in index]
+    consumable = catalog.consumable()
     if not rows:
-        return sp.csr_matrix((n, n), dtype=np.float32)
-    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(orders), n))
-    m.data[:] = 1.0
-    co = (m.T @ m).tocsr()
-    co = (co - sp.diags(co.diagonal())).tocsr()  # an item is not its own complement
-    co.eliminate_zeros()
-    freq = np.asarray(m.sum(axis=0)).ravel()
-    inv = sp.diags(1.0 / np.sqrt(np.maximum(freq, 1.0)))
-    return (inv @ co @ inv).tocsr().astype(np.float32)
+        return sp.csr_matrix((n, n), dtype=np.float32), consumable
+    shoppers = IdMap.from_ids(r[0] for r in rows)
+    who = np.asarray([shoppers.index[r[0]] for r in rows], np.int64)
+    item = np.asarray([r[1] for r in rows], np.int64)
+    ts = np.asarray([r[2] for r in rows], np.float64)
+    order = np.lexsort((ts, who))
+    who, item, ts = who[order], item[order], ts[order]
+    a_list, b_list = [], []
+    for lag in range(1, 12):  # pairs up to 11 purchases apart, vectorised per lag
+        same = (who[lag:] == who[:-lag]) & (ts[lag:] - ts[:-lag] <= TOGETHER_DAYS * 86400)
+        same &= item[lag:] != item[:-lag]
+        if not same.any():
+            break
+        a_list.append(item[:-lag][same])
+        b_list.append(item[lag:][same])
+    if a_list:
+        a = np.concatenate(a_list)
+        b = np.concatenate(b_list)
+        co = sp.csr_matrix(
+            (np.ones(2 * len(a), np.float32), (np.r_[a, b], np.r_[b, a])), shape=(n, n)
+        )
+        co.sum_duplicates()
+        buyers = np.bincount(item, minlength=n).astype(np.float64)
+        inv = sp.diags(1.0 / np.sqrt(np.maximum(buyers, 1.0)))
+        lift = (inv @ co @ inv).tocsr().astype(np.float32)
+    else:
+        lift = sp.csr_matrix((n, n), dtype=np.float32)
+    # Repurchase share per category: (shopper, category) pairs with two or more purchases.
+    cats = catalog.category[item]
+    pair_keys = np.char.add(who.astype(str), np.asarray(cats, dtype=str))
+    uniq, counts = np.unique(pair_keys, return_counts=True)
+    first_cat = {k: c for k, c in zip(pair_keys, cats, strict=True)}
+    again: dict[str, list[int]] = {}
+    for key, count in zip(uniq, counts, strict=True):
+        again.setdefault(first_cat[key], []).append(int(count >= 2))
+    repeat = {c: float(np.mean(v)) for c, v in again.items() if len(v) >= 5}
+    learned = np.asarray([repeat.get(c, 0.0) >= REPURCHASE_SHARE for c in catalog.category])
+    return lift, consumable | learned
+
+
+def _segment_vectors(
+    catalog: Catalog, rows: Sequence[tuple[Any, Any, str, int]]
+) -> dict[tuple[Any, Any], np.ndarray]:
+    """Normalised item scores per (age band, gender), (age band, -) and (-, gender)."""
+    out: dict[tuple[Any, Any], np.ndarray] = {}
+    index = catalog.items.index
+    for age, gender, pid, count in rows:
+        if pid not in index:
+            continue
+        for key in ((age, gender), (age, None), (None, gender)):
+            if key == (None, None):
+                continue
+            vec = out.setdefault(key, np.zeros(len(catalog), np.float32))
+            vec[index[pid]] += count
+    return {k: _unit(v) for k, v in out.items()}

@@ -81,13 +81,30 @@ class ALS(RecommenderModel):
             self.item_factors = _solve_side(ct, self.user_factors, self.regularization)
         self.user_factors = self.user_factors.astype(np.float32)
         self.item_factors = self.item_factors.astype(np.float32)
+        self._yty: np.ndarray | None = None
 
     def fold_in(self, user_items: sp.csr_matrix) -> np.ndarray:
         c = user_items.astype(np.float64).tocsr()
         c.data = self.alpha * c.data
+        if c.shape[0] == 1:
+            # One shopper at request time: the same normal equations, as two small dense products.
+            y = self.item_factors[c.indices].astype(np.float64)
+            yty = self._gram()
+            a = yty + (y * c.data[:, None]).T @ y + self.regularization * np.eye(self.factors)
+            b = (y * (1.0 + c.data)[:, None]).sum(axis=0)
+            return np.linalg.solve(a, b)[None, :].astype(np.float32)
         return _solve_side(c, self.item_factors.astype(np.float64), self.regularization).astype(
             np.float32
         )
+
+    def _gram(self) -> np.ndarray:
+        """YᵀY of the item factors, cached: it is the same for every request."""
+        cached: np.ndarray | None = getattr(self, "_yty", None)
+        if cached is None:
+            f = self.item_factors.astype(np.float64)
+            cached = f.T @ f
+            self._yty = cached
+        return cached
 
     def _score(self, user_items: sp.csr_matrix) -> np.ndarray:
         return self.fold_in(user_items) @ self.item_factors.T

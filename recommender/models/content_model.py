@@ -31,7 +31,8 @@ class ContentModel(RecommenderModel):
     def _score(self, user_items: sp.csr_matrix) -> np.ndarray:
         assert self.features is not None
         profile = normalize(user_items @ self.features, axis=1)
-        return np.asarray((profile @ self.features.T).todense())
+        # (sparse items x features) @ dense profiles: no sparse n_users x n_items result.
+        return np.asarray(self.features @ profile.toarray().T).T
 
     def _similar(self, itemid: int) -> np.ndarray:
         assert self.features is not None
