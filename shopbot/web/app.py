@@ -325,7 +325,11 @@ def create_app(
     @app.before_server_start
     async def _start(app: Sanic, _loop: Any) -> None:
         await _in_thread(store.load_recommender)
-        app.add_task(_sweeper(store))
+        app.ctx.sweeper = asyncio.create_task(_sweeper(store))
+
+    @app.before_server_stop
+    async def _stop_sweeper(app: Sanic, _loop: Any) -> None:
+        app.ctx.sweeper.cancel()
 
     @app.after_server_stop
     async def _stop(_app: Sanic, _loop: Any) -> None:

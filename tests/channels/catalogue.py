@@ -27,7 +27,7 @@ PRODUCTS = [
 
 
 def build(
-    path: Path,
+    path: Path | str,
     *,
     with_offer: bool = True,
     budget: int | None = 100,
@@ -35,7 +35,8 @@ def build(
     kind: str = "fixed",
     amount: float = 20,
 ) -> str:
-    url = f"sqlite:///{path}"
+    # A path means a fresh SQLite file; a string is a database URL (e.g. a PostgreSQL schema).
+    url = f"sqlite:///{path}" if isinstance(path, Path) else path
     engine = make_engine(url)
     init_db(engine)
     factory = make_session_factory(engine)

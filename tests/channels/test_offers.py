@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,12 +19,13 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shopbot.db.engine import make_engine, make_session_factory
 from shopbot.db.models import Offer, OfferGrant
 from tests.channels import catalogue
 from tests.channels.conftest import RASA_TOKEN, Server, start_storefront
+from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.slow
 
@@ -208,10 +210,28 @@ def test_dwell_in_a_category_and_an_abandoned_cart_trigger_offers(
         shop.stop()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def contended_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A shop with a 3-grant budget, on SQLite and on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield catalogue.build(tmp_path / "shop.db", kind="percent", amount=50, budget=3)
+        return
+    admin = request.getfixturevalue("pg_admin_engine")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        yield catalogue.build(url, kind="percent", amount=50, budget=3)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
 def test_budget_and_per_shopper_cap_hold_under_concurrency(
-    tmp_path: Path, rasa_api: RasaApi
+    contended_db: str, tmp_path: Path, rasa_api: RasaApi
 ) -> None:
-    db = catalogue.build(tmp_path / "shop.db", kind="percent", amount=50, budget=3, cap=1)
+    db = contended_db
     shop = start(db, tmp_path, rasa_api, SHOPBOT_OFFER_COOLDOWN_MINUTES="0")
     try:
         shoppers = [f"wconcurrent-{i:02d}" for i in range(8)]
