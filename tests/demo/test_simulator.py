@@ -44,7 +44,7 @@ def test_full_default_store_size(full_sim: Simulation) -> None:
 def test_events_are_well_formed(small_sim: Simulation) -> None:
     config = small_sim.config
     products = {p["id"]: p for p in small_sim.catalog.products}
-    shoppers = {s["id"] for s in small_sim.shoppers}
+    shoppers = {s["id"]: s["created_at"] for s in small_sim.shoppers}
     ids = [e.id for e in small_sim.events]
     assert len(set(ids)) == len(ids)
     assert [e.ts for e in small_sim.events] == sorted(e.ts for e in small_sim.events)
@@ -53,7 +53,8 @@ def test_events_are_well_formed(small_sim: Simulation) -> None:
     assert types["view"] > types["click"] > types["add_to_cart"] > types["purchase"] > 0
     for e in small_sim.events:
         assert config.start <= e.ts < config.end
-        assert e.shopper_id in shoppers
+        # Shoppers act only after they first show up (some only in the held-out week).
+        assert shoppers[e.shopper_id] <= e.ts
         if e.type == "search":
             assert e.product_id is None and e.query
         else:
@@ -62,6 +63,14 @@ def test_events_are_well_formed(small_sim: Simulation) -> None:
             assert products[e.product_id]["created_at"] <= e.ts
         if e.dwell_seconds is not None:
             assert e.dwell_seconds >= 0
+
+
+def test_some_shoppers_are_new_in_the_held_out_week(small_sim: Simulation) -> None:
+    holdout = small_sim.config.holdout_start
+    new = {s["id"] for s in small_sim.shoppers if s["created_at"] >= holdout}
+    active = {e.shopper_id for e in small_sim.events}
+    assert 0.03 * len(small_sim.shoppers) < len(new) < 0.15 * len(small_sim.shoppers)
+    assert new <= active
 
 
 def test_orders_match_purchase_events(small_sim: Simulation) -> None:
