@@ -101,7 +101,7 @@ class _Builder:
             index = slot % len(lines)
             series = lines[index]
             line_pos = index / max(1, len(lines) - 1)
-            level = 0.6 * tier + 0.4 * line_pos - 0.05 + rng.normal(0, 0.05)
+            level = 0.6 * tier + 0.45 * line_pos - 0.03 + rng.normal(0, 0.05)
         else:
             series = self.pick(cat.get("series") or [""])
             # "西湖龙井|绿茶": a series may fix one attribute that must agree with it.
@@ -159,8 +159,17 @@ class _Builder:
         noun = noun.replace("{gender}", words[0] if gender == "M" else words[1])
         points = [str(p) for p in cat.get("points") or []]
         # A selling point the series already says ("重磅纯棉 ... 重磅") reads as a typo.
-        points = [p for p in points if not series or (p not in series and series not in p)]
+        points = [
+            p
+            for p in points
+            if p not in variant and (not series or (p not in series and series not in p))
+        ]
         chosen_points = [points[i] for i in rng.choice(len(points), size=2, replace=False)]
+        own = [str(p) for p in (cat.get("brand_points") or {}).get(brand, [])]
+        if own and rng.random() < 0.8:
+            chosen_points[0] = self.pick(own)
+            if chosen_points[1] == chosen_points[0]:
+                chosen_points[1] = next(p for p in points if p != chosen_points[0])
         title = self._title(cat, brand, series, variant, color_name, chosen_points, noun)
 
         tags = [str(t) for t in rng.choice(cat.get("tags") or ["精选"], size=1)]
