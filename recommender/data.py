@@ -295,3 +295,25 @@ def event_values(rows: Rows) -> np.ndarray:
     if rows.events is None:
         return np.ones(len(rows), np.float32)
     return np.asarray([max(EVENT_WEIGHTS.get(e, 1.0), 0.0) for e in rows.events], np.float32)
+
+
+def decay(
+    matrix: sp.csr_matrix, last_ts: sp.csr_matrix | None, ref: float, half_life_days: float | None
+) -> sp.csr_matrix:
+    """Scale each (shopper, item) value by 0.5 ** (age / half-life), age from its latest event.
+
+    Used to fold a shopper's history in with recent events counting more (the served model's
+    request-time representation); `last_ts` holds the latest timestamp per pair.
+    """
+    if not half_life_days or last_ts is None or matrix.nnz == 0:
+        return matrix
+    from recommender.models.user_cf import values_at
+
+    m = sp.csr_matrix(matrix, copy=True)
+    m.sort_indices()
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    keys = rows.astype(np.int64) * m.shape[1] + m.indices
+    ts = values_at(last_ts, keys)
+    age_days = np.clip((ref - ts) / 86400.0, 0.0, None)
+    m.data = (m.data * np.power(0.5, age_days / half_life_days)).astype(np.float32)
+    return m

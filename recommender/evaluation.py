@@ -17,7 +17,15 @@ import scipy.sparse as sp
 from recommender.base import RecommenderModel, top_k_rows
 from recommender.catalog import Catalog
 from recommender.content import ContentIndex
-from recommender.data import IdMap, Interactions, Rows, event_values, split_random_per_user
+from recommender.data import (
+    IdMap,
+    Interactions,
+    Rows,
+    decay,
+    event_values,
+    split_by_time,
+    split_random_per_user,
+)
 from recommender.metrics import ranking_metrics
 from recommender.models import (
     ALS,
@@ -46,16 +54,13 @@ class Split:
     items: IdMap
     cold_items: np.ndarray  # bool per item: no train interactions
     cold_users: np.ndarray  # bool per user: no train interactions
+    last_ts: sp.csr_matrix | None = None  # latest train timestamp per (shopper, item)
 
 
 def build_split(train: Rows, test: Rows, item_ids: Sequence[str] = ()) -> Split:
     users = IdMap.from_ids(list(train.users) + list(test.users))
     items = IdMap.from_ids(list(train.items) + list(item_ids) + list(test.items))
-    tr = Interactions.from_triples(
-        train.users, train.items, event_values(train), user_map=users, item_map=items
-    ).matrix
-    tr.data = np.log1p(np.maximum(tr.data, 0)).astype(np.float32)
-    tr.eliminate_zeros()
+    tr, last_ts = implicit_matrix(train, users, items)
     te = Interactions.from_triples(
         test.users, test.items, user_map=users, item_map=items, binary=True
     ).matrix
@@ -66,7 +71,51 @@ def build_split(train: Rows, test: Rows, item_ids: Sequence[str] = ()) -> Split:
     te.data[:] = 1.0
     cold_items = np.asarray((tr != 0).sum(axis=0)).ravel() == 0
     cold_users = np.diff(tr.indptr) == 0
-    return Split(tr, te, users, items, cold_items, cold_users)
+    return Split(tr, te, users, items, cold_items, cold_users, last_ts)
+
+
+def implicit_matrix(
+    rows: Rows, users: IdMap, items: IdMap
+) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    """log1p(summed strengths) per (shopper, item), and the latest timestamp per pair."""
+    inter = Interactions.from_triples(
+        rows.users,
+        rows.items,
+        event_values(rows),
+        timestamps=rows.timestamps,
+        user_map=users,
+        item_map=items,
+    )
+    m = inter.matrix
+    m.data = np.log1p(np.maximum(m.data, 0)).astype(np.float32)
+    m.eliminate_zeros()
+    return m, inter.timestamps
+
+
+@dataclass
+class Validation:
+    """A tuning split inside TRAIN: fit on `fit`, score against `val` (pairs new after `ref`)."""
+
+    fit: sp.csr_matrix
+    val: sp.csr_matrix
+    last_ts: sp.csr_matrix | None
+    ref: float
+
+
+def temporal_validation(train: Rows, users: IdMap, items: IdMap, window: float) -> Validation:
+    """Mirror a "predict the next period" test: the last `window` seconds of TRAIN validate."""
+    cut = float(train.timestamps.max()) - window
+    before, after = split_by_time(train, cut)
+    fit, last_ts = implicit_matrix(before, users, items)
+    val = Interactions.from_triples(
+        after.users, after.items, user_map=users, item_map=items, binary=True
+    ).matrix
+    seen = fit.copy()
+    seen.data[:] = 1.0
+    val = (val - val.multiply(seen)).tocsr()
+    val.eliminate_zeros()
+    val.data[:] = 1.0
+    return Validation(fit, val, last_ts, cut)
 
 
 def item_features(items: IdMap, meta: dict[str, dict[str, object]]) -> sp.csr_matrix:
@@ -77,7 +126,13 @@ def item_features(items: IdMap, meta: dict[str, dict[str, object]]) -> sp.csr_ma
 
 
 def recommend_all(
-    model: RecommenderModel, train: sp.csr_matrix, k: int, users: np.ndarray, *, batch: int = 512
+    model: RecommenderModel,
+    train: sp.csr_matrix,
+    k: int,
+    users: np.ndarray,
+    *,
+    batch: int = 512,
+    scoring: sp.csr_matrix | None = None,
 ) -> np.ndarray:
     """Top-k per shopper, already-seen items excluded.
 
@@ -90,7 +145,7 @@ def recommend_all(
     for start in range(0, len(users), batch):
         rows = users[start : start + batch]
         x = train[rows]
-        scores = model.score(x)
+        scores = model.score(x if scoring is None else scoring[rows])
         scores[x.nonzero()] = -np.inf
         ids, _ = top_k_rows(scores, k)
         empty = np.diff(x.indptr) == 0
@@ -143,6 +198,7 @@ def tune_and_fit(
     names: Sequence[str] = ALL_MODELS,
     random_state: int = 0,
     fast: bool = False,
+    validation: Validation | None = None,
     log: Callable[[str], None] = lambda s: None,
 ) -> tuple[dict[str, RecommenderModel], dict[str, dict[str, Any]]]:
     """Tune each model on a validation split of `train`, then refit on all of `train`.
@@ -150,7 +206,11 @@ def tune_and_fit(
     `fast` (used by `shopbot train recommender`) searches smaller grids to keep retraining
     within a minute; `shopbot evaluate` searches the full grids.
     """
-    fit, val = _val_split(train, random_state)
+    if validation is None:
+        fit, val = _val_split(train, random_state)
+        fit_ts, ref = None, 0.0
+    else:
+        fit, val, fit_ts, ref = validation.fit, validation.val, validation.last_ts, validation.ref
     rng = np.random.default_rng(random_state)
     val_users = np.flatnonzero(np.diff(val.indptr) > 0)
     if len(val_users) > 3000:
@@ -220,13 +280,22 @@ def tune_and_fit(
             for n in ("edlae", "ease", "item_knn", "als", "user_pearson", "content", "popularity")
             if n in tuned
         ]
-        weights = tune_blend(tuned, parts, fit, val, k, val_users)
+        weights, half_life = tune_blend(
+            tuned, parts, fit, val, k, val_users, last_ts=fit_ts, ref=ref
+        )
         used: dict[str, RecommenderModel] = {n: models[n] for n in parts if weights[n] != 0.0}
         cold_weight = 0.0
         if "content" in models:
             used["content"] = models["content"]  # scores brand-new items (cold start)
             cold_weight = tune_cold_weight(
-                tuned, weights, fit, val, k, val_users, random_state=random_state
+                tuned,
+                weights,
+                fit,
+                val,
+                k,
+                val_users,
+                random_state=random_state,
+                scoring=decay(fit, fit_ts, ref, half_life),
             )
             log(f"hybrid cold-item weight: {cold_weight:.3f}")
         hybrid = Hybrid(
@@ -234,15 +303,23 @@ def tune_and_fit(
             {n: w for n, w in weights.items() if w != 0.0},
             cold_source="content" if "content" in models else None,
             cold_weight=cold_weight,
+            half_life_days=half_life,
         )
         hybrid.fit(train)
         models[SERVED] = hybrid
         info[SERVED] = {
-            "params": {"weights": weights, "cold_weight": cold_weight},
+            "params": {
+                "weights": weights,
+                "cold_weight": cold_weight,
+                "half_life_days": half_life,
+            },
             "fit_seconds": time.perf_counter() - t0,
         }
-        log(f"hybrid weights: {weights}")
+        log(f"hybrid weights: {weights}, recency half-life (days): {half_life}")
     return models, info
+
+
+HALF_LIVES: tuple[float | None, ...] = (None, 3.0, 7.0, 14.0, 30.0)
 
 
 def tune_blend(
@@ -252,37 +329,46 @@ def tune_blend(
     val: sp.csr_matrix,
     k: int,
     users: np.ndarray,
-) -> dict[str, float]:
-    """Coordinate ascent over blend weights on validation NDCG@k (component scores cached)."""
+    *,
+    last_ts: sp.csr_matrix | None = None,
+    ref: float = 0.0,
+) -> tuple[dict[str, float], float | None]:
+    """Blend weights (coordinate ascent) and the recency half-life of the folded-in history,
+    by validation NDCG@k. Without timestamps, history is not decayed."""
     x = fit[users]
     seen = x.nonzero()
-    scores = {n: standardise(tuned[n].score(x)) for n in parts}
     truth = val[users]
     rows = np.arange(len(users))
+    best_overall: tuple[float, dict[str, float], float | None] = (-1.0, {}, None)
+    for half_life in HALF_LIVES if last_ts is not None else (None,):
+        xs = decay(x, last_ts[users] if last_ts is not None else None, ref, half_life)
+        scores = {n: standardise(tuned[n].score(xs)) for n in parts}
 
-    def evaluate(w: dict[str, float]) -> float:
-        total = sum(w[n] * scores[n] for n in parts if w[n])
-        if isinstance(total, int):
-            return -1.0
-        total = np.asarray(total, np.float32)
-        total[seen] = -np.inf
-        ids, _ = top_k_rows(total, k)
-        return ranking_metrics(ids, truth, k, n_items=fit.shape[1], rows=rows)["ndcg"]
+        def evaluate(w: dict[str, float], scores: dict[str, np.ndarray] = scores) -> float:
+            total = sum(w[n] * scores[n] for n in parts if w[n])
+            if isinstance(total, int):
+                return -1.0
+            total = np.asarray(total, np.float32)
+            total[seen] = -np.inf
+            ids, _ = top_k_rows(total, k)
+            return ranking_metrics(ids, truth, k, n_items=fit.shape[1], rows=rows)["ndcg"]
 
-    solo = {n: evaluate({m: float(m == n) for m in parts}) for n in parts}
-    best_name = max(solo, key=lambda n: solo[n])
-    w = {n: float(n == best_name) for n in parts}
-    best = solo[best_name]
-    for _ in range(2):
-        for n in parts:
-            if n == best_name:
-                continue
-            for value in (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0):
-                trial = {**w, n: value}
-                score = evaluate(trial)
-                if score > best + 1e-5:
-                    best, w = score, trial
-    return w
+        solo = {n: evaluate({m: float(m == n) for m in parts}) for n in parts}
+        best_name = max(solo, key=lambda n: solo[n])
+        w = {n: float(n == best_name) for n in parts}
+        best = solo[best_name]
+        for _ in range(2):
+            for n in parts:
+                if n == best_name:
+                    continue
+                for value in (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0):
+                    trial = {**w, n: value}
+                    score = evaluate(trial)
+                    if score > best + 1e-5:
+                        best, w = score, trial
+        if best > best_overall[0] + 1e-5:
+            best_overall = (best, w, half_life)
+    return best_overall[1], best_overall[2]
 
 
 def tune_cold_weight(
@@ -294,6 +380,7 @@ def tune_cold_weight(
     users: np.ndarray,
     *,
     random_state: int = 0,
+    scoring: sp.csr_matrix | None = None,
 ) -> float:
     """How strongly content should score items nobody has touched, against the CF blend.
 
@@ -307,6 +394,7 @@ def tune_cold_weight(
     rng = np.random.default_rng(random_state + 7)
     x = fit[users]
     seen = x.nonzero()
+    x = x if scoring is None else scoring[users]
     truth = val[users]
     rows = np.arange(len(users))
     total = sum(w * standardise(tuned[n].score(x)) for n, w in weights.items() if w)
@@ -345,8 +433,25 @@ def evaluate(
     features = item_features(split.items, items) if items else None
     if "content" in names and features is None:
         log("content: no --items file, content model skipped")
+    # A test that lies wholly after the training rows ("predict next week") is tuned the same
+    # way: the last stretch of TRAIN validates. Otherwise (per-user random split) a random
+    # holdout of TRAIN does.
+    validation = None
+    train_end = float(train.timestamps.max())
+    temporal = float(test.timestamps.min()) >= train_end - 1.0
+    if temporal:
+        span = float(test.timestamps.max() - test.timestamps.min())
+        window = min(max(span, 86400.0), 0.25 * float(train_end - train.timestamps.min()))
+        validation = temporal_validation(train, split.users, split.items, window)
+        log(f"temporal split: tuning on the last {window / 86400:.1f} days of TRAIN")
     fitted, info = tune_and_fit(
-        split.train, features, k, names=names, random_state=random_state, log=log
+        split.train,
+        features,
+        k,
+        names=names,
+        random_state=random_state,
+        validation=validation,
+        log=log,
     )
     users = np.flatnonzero(np.diff(split.test.indptr) > 0)
     # Cold-start slice: test pairs whose item or shopper has no training interactions.
@@ -360,7 +465,9 @@ def evaluate(
         if name not in names:
             continue
         t0 = time.perf_counter()
-        recs = recommend_all(model, split.train, k, users)
+        half_life = getattr(model, "half_life_days", None) if temporal else None
+        scoring = decay(split.train, split.last_ts, train_end, half_life) if half_life else None
+        recs = recommend_all(model, split.train, k, users, scoring=scoring)
         elapsed = time.perf_counter() - t0
         metrics = ranking_metrics(recs, split.test, k, n_items=len(split.items), rows=users)
         cold = ranking_metrics(recs, cold_truth, k, n_items=len(split.items), rows=users)

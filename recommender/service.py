@@ -289,14 +289,24 @@ class RecommenderService:
         if self.model is None or not shopper.events:
             return None
         weights: dict[int, float] = {}
-        for idx, etype, _, _ in shopper.events:
+        latest: dict[int, float] = {}
+        for idx, etype, _, ts in shopper.events:
             m = int(self.cat_to_model[idx])
             if m >= 0:
                 weights[m] = weights.get(m, 0.0) + EVENT_WEIGHTS.get(etype, 0.0)
+                latest[m] = max(latest.get(m, ts), ts)
         cols = [m for m, w in weights.items() if w > 0]
         if not cols:
             return None
+        # The same folding as training (log1p of summed event weights), faded by the age of the
+        # latest event with the half-life the hybrid was tuned with: what happened today counts.
         vals = np.log1p([weights[m] for m in cols]).astype(np.float32)
+        half_life = getattr(self.model, "half_life_days", None)
+        if half_life:
+            age = np.clip(
+                (shopper.state.now - np.asarray([latest[m] for m in cols])) / DAY, 0, None
+            )
+            vals = (vals * np.power(0.5, age / half_life)).astype(np.float32)
         return sp.csr_matrix(
             (vals, ([0] * len(cols), cols)), shape=(1, len(self.model_items)), dtype=np.float32
         )

@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from recommender.catalog import Catalog
 from recommender.content import ContentIndex
 from recommender.data import EVENT_WEIGHTS, IdMap, Interactions
-from recommender.evaluation import SERVED, tune_and_fit
+from recommender.evaluation import SERVED, Validation, tune_and_fit
 from recommender.models import ItemKNN
 from recommender.ranker import FEATURES, ItemStats, PurchaseModel, build_features, state_from_events
 from recommender.service import LATEST
@@ -206,6 +206,37 @@ def evaluate_purchase_model(
     }
 
 
+def _temporal_validation(events: list[Ev], inter: Interactions) -> Validation | None:
+    ts = np.asarray([e[4] for e in events])
+    week = 7 * 86400.0
+    if float(ts.max() - ts.min()) < 3 * week:
+        return None  # too short a history: random holdout instead
+    cut = float(ts.max()) - week
+    before = [e for e in events if e[4] < cut]
+    after = [e for e in events if e[4] >= cut]
+    fit = interaction_matrix(before, inter.items, inter.users)
+    stamps = Interactions.from_triples(
+        [e[0] for e in before],
+        [e[1] for e in before],
+        timestamps=[e[4] for e in before],
+        user_map=inter.users,
+        item_map=inter.items,
+    ).timestamps
+    val = Interactions.from_triples(
+        [e[0] for e in after],
+        [e[1] for e in after],
+        user_map=inter.users,
+        item_map=inter.items,
+        binary=True,
+    ).matrix
+    seen = fit.matrix.copy()
+    seen.data[:] = 1.0
+    val = (val - val.multiply(seen)).tocsr()
+    val.eliminate_zeros()
+    val.data[:] = 1.0
+    return Validation(fit.matrix, val, stamps, cut)
+
+
 def train_from_database(
     settings: Settings, *, progress: bool = True, random_state: int = 0
 ) -> dict:
@@ -221,6 +252,9 @@ def train_from_database(
             inter = interaction_matrix(events, catalog.items)
             content = ContentIndex(catalog)
         with timer.stage("models"):
+            # The assistant predicts what a shopper wants next, so tuning mirrors that: the
+            # last week of history validates models fitted on what came before.
+            validation = _temporal_validation(events, inter)
             models, info = tune_and_fit(
                 inter.matrix,
                 content.features,
@@ -228,6 +262,7 @@ def train_from_database(
                 names=("popularity", "item_knn", "ease", "edlae", "als", "content", SERVED),
                 random_state=random_state,
                 fast=True,
+                validation=validation,
             )
         with timer.stage("purchase_model"):
             ranker = train_purchase_model(
@@ -271,6 +306,7 @@ def train_from_database(
         "total_seconds": round(sum(timer.timings.values()), 3),
         **{k: manifest[k] for k in ("items", "shoppers", "interactions", "purchase_model")},
         "hybrid_weights": info.get(SERVED, {}).get("params", {}).get("weights"),
+        "hybrid_half_life_days": info.get(SERVED, {}).get("params", {}).get("half_life_days"),
     }
 
 

@@ -32,6 +32,7 @@ class Hybrid(RecommenderModel):
         *,
         cold_source: str | None = None,
         cold_weight: float = 1.0,
+        half_life_days: float | None = None,
         random_state: int | None = 0,
     ) -> None:
         super().__init__(random_state)
@@ -41,6 +42,9 @@ class Hybrid(RecommenderModel):
         # (content) alone, so a new product can still reach the shoppers it suits.
         self.cold_source = cold_source
         self.cold_weight = cold_weight
+        # How fast older events fade when a shopper's history is folded in (applied by the
+        # caller that builds the shopper's row from timestamped events; None = no decay).
+        self.half_life_days = half_life_days
 
     def _fit(self, user_items: sp.csr_matrix, *, show_progress: bool) -> None:
         # Cold-start path: a shopper with no interactions gets what most shoppers touch.
@@ -94,6 +98,7 @@ class Hybrid(RecommenderModel):
             "weights": self.weights,
             "cold_source": self.cold_source,
             "cold_weight": self.cold_weight,
+            "half_life_days": self.half_life_days,
             "components": {n: m.name for n, m in self.components.items()},
         }
 
@@ -105,6 +110,8 @@ class Hybrid(RecommenderModel):
         self.weights = {k: float(v) for k, v in params["weights"].items()}
         self.cold_source = params.get("cold_source")
         self.cold_weight = float(params.get("cold_weight", 1.0))
+        hl = params.get("half_life_days")
+        self.half_life_days = float(hl) if hl else None
         self.components = {}
         self._pending = dict(params["components"])
 

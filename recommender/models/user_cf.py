@@ -52,7 +52,7 @@ def pearson_rows(
     rows = np.repeat(np.arange(n.shape[0]), np.diff(n.indptr))
     keys = rows.astype(np.int64) * n.shape[1] + n.indices
     n_ = n.data
-    su, sv, qu, qv, pp = (_values_at(m, keys) for m in (s_u, s_v, q_u, q_v, p))
+    su, sv, qu, qv, pp = (values_at(m, keys) for m in (s_u, s_v, q_u, q_v, p))
     cov = pp - su * sv / n_
     var_u = qu - su * su / n_
     var_v = qv - sv * sv / n_
@@ -67,7 +67,7 @@ def pearson_rows(
     return out
 
 
-def _values_at(m: sp.csr_matrix, keys: np.ndarray) -> np.ndarray:
+def values_at(m: sp.csr_matrix, keys: np.ndarray) -> np.ndarray:
     """Entries of `m` at flat (row * n_cols + col) positions; 0 where `m` stores nothing."""
     m = sp.csr_matrix(m)
     m.sort_indices()
