@@ -7,6 +7,7 @@ with the project's bot/credentials.yml and a model from bot.training.train_rasa(
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -211,3 +212,42 @@ def test_proactive_offer_reaches_the_open_chat_and_is_redeemed(
             grant = s.get(OfferGrant, grant.id)
         engine.dispose()
         assert grant.redeemed_at is not None and grant.order_id
+
+
+def test_external_event_reaches_the_shoppers_open_chat(stack: Stack, tmp_path: Path) -> None:
+    """The proactive path itself: trigger_intent with output_channel=socketio lands in the room
+    of the page's shopper id, so a pushed message shows up without the shopper typing."""
+    with browser_page(tmp_path / "profile") as page:
+        page.goto(stack.shop.url + "/")
+        page.wait_for_selector("body[data-ready=true]")
+        page.click("[data-testid=chat-open]")
+        page.wait_for_selector("[data-testid=chat-status]:has-text('在线')")
+        shopper = page.evaluate("localStorage.getItem('shopbot.shopper')")
+        url = f"{stack.rasa.url}/conversations/{shopper}/trigger_intent"
+        body = {"name": "greet", "entities": {}}
+        refused = requests.post(url, params={"output_channel": "socketio"}, json=body, timeout=30)
+        assert refused.status_code == 401  # the HTTP API keeps its token
+        resp = requests.post(
+            url,
+            params={"output_channel": "socketio", "token": RASA_TOKEN},
+            json=body,
+            timeout=60,
+        )
+        assert resp.status_code == 200, resp.text
+        page.wait_for_selector("[data-testid=msg-bot]", timeout=30000)
+        assert page.inner_text("[data-testid=msg-bot] >> nth=0").strip()
+        assert page.locator("[data-testid=msg-user]").count() == 0
+
+
+def test_action_server_listens_on_loopback_only(stack: Stack) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent; this only picks the outward address
+        address = probe.getsockname()[0]
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback address to test against")
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        assert sock.connect_ex((address, stack.actions.port)) != 0
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        assert sock.connect_ex(("127.0.0.1", stack.actions.port)) == 0
