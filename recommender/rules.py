@@ -85,6 +85,7 @@ def diversify(
     *,
     max_per_brand_category: int = 3,
     max_similarity: float = 0.92,
+    max_per_category: int | None = None,
     window: int = 200,
 ) -> list[int]:
     """Greedy pick from a ranked list: at most `max_per_brand_category` items of one brand in
@@ -104,16 +105,20 @@ def diversify(
     brands = catalog.brand[head]
     picked: list[int] = []
     counts: dict[tuple[str, str], int] = {}
+    cat_counts: dict[str, int] = {}
     for pos in range(len(head)):
         if len(picked) >= k:
             break
         key = (str(cats[pos]), str(brands[pos]))
         if counts.get(key, 0) >= max_per_brand_category:
             continue
+        if max_per_category is not None and cat_counts.get(key[0], 0) >= max_per_category:
+            continue
         if sims is not None and picked and sims[pos, picked].max() > max_similarity:
             continue
         picked.append(pos)
         counts[key] = counts.get(key, 0) + 1
+        cat_counts[key[0]] = cat_counts.get(key[0], 0) + 1
     page = [int(head[p]) for p in picked]
     if len(page) < k:
         chosen = set(page)

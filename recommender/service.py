@@ -212,6 +212,13 @@ class RecommenderService:
         pop = np.asarray([counts.get(i, 0) for i in catalog.items.ids], np.float64)
         trend = np.asarray([recent.get(i, 0) for i in catalog.items.ids], np.float64)
         copurchase, consumable = _purchase_structure(catalog, purchases)
+        cat_map = IdMap.from_ids(catalog.category)
+        category_codes = np.asarray([cat_map.index[c] for c in catalog.category], np.int64)
+        onehot = sp.csr_matrix(
+            (np.ones(len(catalog), np.float32), (np.arange(len(catalog)), category_codes)),
+            shape=(len(catalog), len(cat_map)),
+        )
+        category_lift = (onehot.T @ copurchase @ onehot).tocsr()
         segments = _segment_vectors(catalog, segment_rows)
         promoted = np.zeros(n, bool)
         for scope, value in promoted_rows:
@@ -233,6 +240,8 @@ class RecommenderService:
             self.stats = ItemStats.from_counts(catalog, pop)
             self.copurchase = copurchase
             self.consumable = consumable
+            self.category_codes = category_codes
+            self.category_lift = category_lift
             self.segments = segments
             self.promoted = promoted
             self.cat_to_model = cat_to_model
@@ -487,6 +496,7 @@ class RecommenderService:
             _with_excluded(filters, excl),
             None,
             anchor=self.catalog.title[rows[0]],
+            max_per_category=2,  # a bundle spans kinds of things: case, charger, film
         )
         return RecommendationResult(res.items, res.fallback, res.relaxed)
 
@@ -566,9 +576,16 @@ class RecommenderService:
 
     def _bundle_scores(self, rows: Sequence[int]) -> np.ndarray:
         co = np.asarray(self.copurchase[list(rows)].sum(axis=0)).ravel().astype(np.float32)
-        # Where items were never bought together, fall back to what buyers of this category buy
-        # in other categories (popular items of the most co-bought categories).
-        return _unit(co) + 0.2 * self.popularity.astype(np.float32)
+        # Item pairs are sparse; categories generalise: popular items of the categories most
+        # often bought with the anchors' categories (phone -> case, charger, film), a bit more
+        # when the brand matches (a Xiaomi case for a Xiaomi phone).
+        cat_codes = self.category_codes
+        anchor_cats = np.unique(cat_codes[list(rows)])
+        cat_affinity = np.asarray(self.category_lift[anchor_cats].sum(axis=0)).ravel()
+        by_cat = _unit(cat_affinity)[cat_codes]
+        same_brand = np.isin(self.catalog.brand, self.catalog.brand[list(rows)])
+        generic = by_cat * (0.5 + 0.5 * self.popularity.astype(np.float32)) * (1 + 0.2 * same_brand)
+        return _unit(co) + 0.5 * generic.astype(np.float32)
 
     def _segment_scores(self, profile: dict[str, Any]) -> np.ndarray | None:
         """What consenting shoppers of the same age band and gender add to cart and buy
@@ -602,6 +619,7 @@ class RecommenderService:
         anchor: str | None = None,
         budget_given: bool = False,
         session: Session | None = None,
+        max_per_category: int | None = None,
     ) -> RecommendationResult:
         catalog = self.catalog
         relaxed: list[str] = []
@@ -634,7 +652,9 @@ class RecommenderService:
             final = 0.5 * _unit(final) + 0.5 * _unit(probs)
         order = pool[np.argsort(-final, kind="stable")]
         final_by_idx = dict(zip(pool.tolist(), final.tolist(), strict=False))
-        page = rules.diversify(order, k, catalog, self.content.features)
+        page = rules.diversify(
+            order, k, catalog, self.content.features, max_per_category=max_per_category
+        )
         promoted_pool = [int(i) for i in order if self.promoted[i]]
         page, promoted_used = rules.insert_promoted(page, promoted_pool, k, PROMOTED_SHARE)
         page = self._verify_stock(page, active, session)
