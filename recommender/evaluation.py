@@ -296,6 +296,7 @@ def tune_and_fit(
                 val_users,
                 random_state=random_state,
                 scoring=decay(fit, fit_ts, ref, half_life),
+                temporal=fit_ts is not None,
             )
             log(f"hybrid cold-item weight: {cold_weight:.3f}")
         hybrid = Hybrid(
@@ -381,6 +382,7 @@ def tune_cold_weight(
     *,
     random_state: int = 0,
     scoring: sp.csr_matrix | None = None,
+    temporal: bool = False,
 ) -> float:
     """How strongly content should score items nobody has touched, against the CF blend.
 
@@ -401,10 +403,14 @@ def tune_cold_weight(
     if isinstance(total, int):
         return 0.0
     content = standardise(tuned["content"].score(x))
-    pseudo = rng.random(fit.shape[1]) < 0.05
+    # With a temporal split the items launched during the validation period are the real thing;
+    # otherwise 5% of items play "new".
+    fresh = np.diff(fit.tocsc().indptr) == 0
+    fresh_hits = np.asarray(val[:, fresh].sum()) if fresh.any() else 0
+    pseudo = fresh if temporal and fresh_hits > 0 else rng.random(fit.shape[1]) < 0.05
     scale = float(sum(abs(w) for w in weights.values()))
     results = []
-    for factor in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5):
+    for factor in (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
         trial = np.asarray(total, np.float32).copy()
         trial[:, pseudo] = factor * scale * content[:, pseudo]
         trial[seen] = -np.inf
