@@ -427,3 +427,52 @@ def test_broken_artifacts_fall_back_to_content_and_popularity(
     svc = RecommenderService(factory, artifacts)
     assert svc.model is None
     assert len(svc.recommend("anyone", 5).items) == 5
+
+
+def _satisfies(p: Product, f: Filters) -> bool:
+    colors = p.attributes.get("color")
+    return (
+        (not f.in_stock or p.stock > 0)
+        and (f.category is None or p.category == f.category)
+        and (not f.brands or p.brand in f.brands)
+        and p.brand not in f.exclude_brands
+        and p.category not in f.exclude_categories
+        and (f.price_min is None or float(p.price) >= f.price_min)
+        and (f.price_max is None or float(p.price) <= f.price_max)
+        and (f.color is None or colors == f.color)
+        and p.id not in f.exclude_items
+    )
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        Filters(price_max=250),
+        Filters(category="耳机", brands=("索尼", "漫步者")),
+        Filters(exclude_categories=("手机",), color="白色"),
+        Filters(price_min=100, price_max=900, exclude_brands=("华为",)),
+        Filters(category="零食", color="蓝色", exclude_items=frozenset({"p26"})),
+        Filters(category="手机", price_max=10),  # impossible: must relax and say so
+    ],
+)
+def test_every_result_satisfies_the_filters_unless_relaxed(
+    factory: sessionmaker, flt: Filters
+) -> None:
+    with session_scope(factory) as s:
+        repo.place_order(s, "mixed", [("p0", 1), ("p13", 1)])
+        repo.record_event(s, "mixed", "view", product_id="p25")
+    svc = RecommenderService(factory)
+    if flt.price_max == 10:
+        assert "price" in svc.recommend("mixed", 8, filters=flt).relaxed
+    for res in (
+        svc.recommend("mixed", 8, filters=flt),
+        svc.recommend(None, 8, filters=flt),
+        svc.similar_items("p13", 5, filters=flt),
+        svc.bundle(["p0"], 5, filters=flt),
+    ):
+        products = _products(factory, _ids(res))
+        if res.relaxed:
+            assert set(res.relaxed) <= {"color", "size", "brands", "price", "category"}
+            assert res.fallback in ("relaxed_filters", "cold_start_item", "cold_start_shopper")
+        else:
+            assert all(_satisfies(p, flt) for p in products), (flt, [p.id for p in products])
