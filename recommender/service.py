@@ -520,6 +520,8 @@ class RecommenderService:
         channel: str | None = None,
         grant: bool = True,
     ) -> OfferDecision | None:
+        if not shopper_id or len(shopper_id) > 64 or not item_ids:
+            return None  # nobody to give a coupon to, or nothing it could apply to
         with self.factory() as session:
             products = list(repo.get_products(session, item_ids).values())
             if not products:
