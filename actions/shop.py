@@ -279,6 +279,15 @@ class ItemAction(ShopAction):
 
 # --- search / recommend / refine -------------------------------------------------------------
 
+# Broad, popular departments to offer when the shopper has not said what they want.
+SUGGESTED_CATEGORIES = ("手机", "运动鞋", "耳机", "口红", "零食", "保温杯")
+
+
+def category_suggestions(lexicon: Any, n: int = 4) -> list[str]:
+    known = [c for c in SUGGESTED_CATEGORIES if c in lexicon.categories]
+    rest = [c for c in lexicon.categories if c not in known]
+    return (known + rest)[:n]
+
 
 class ActionSearchProducts(ShopAction):
     def name(self) -> str:
@@ -407,8 +416,7 @@ class ActionSearchProducts(ShopAction):
             and not recipient
             and "category" not in asked
         ):
-            runtime = get_runtime()
-            options = sorted(runtime.lexicon.categories)[:4]
+            options = category_suggestions(get_runtime().lexicon)
             return (
                 "category",
                 "想看哪一类呢？比如" + "、".join(options) + "～",
@@ -419,9 +427,12 @@ class ActionSearchProducts(ShopAction):
                 "budget",
                 f"给{recipient}挑礼物呀🎁 预算大概多少呢？",
                 [
-                    {"title": "200以内", "payload": "200以内"},
-                    {"title": "200-500", "payload": "200到500"},
-                    {"title": "500以上", "payload": "500以上"},
+                    {"title": title, "payload": f'/refine_search{{"price": "{price}"}}'}
+                    for title, price in (
+                        ("200以内", "200以内"),
+                        ("200-500", "200到500"),
+                        ("500以上", "500以上"),
+                    )
                 ],
             )
         return None

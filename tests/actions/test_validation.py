@@ -208,3 +208,9 @@ async def test_adding_a_brand_to_the_same_search_keeps_the_budget(shop: Runtime)
         before={"category": "运动鞋", "price_max": 500.0, "shown_items": shown},
     )
     assert slots["brand"] == "耐克" and "price_max" not in slots
+
+
+async def test_budget_button_payload_sets_the_range(shop: Runtime) -> None:
+    payload = '/refine_search{"price": "200到500"}'
+    slots = await validate(payload, "refine_search", [{"entity": "price", "value": "200到500"}])
+    assert (slots["price_min"], slots["price_max"]) == (200.0, 500.0)
