@@ -14,6 +14,7 @@ into it: product cards become a news (图文) reply, everything else a text repl
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -23,6 +24,7 @@ import secrets
 import struct
 import time
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,8 @@ MAX_BODY = 64 * 1024
 # Replay protection: the platform signs a timestamp; older requests are refused.
 MAX_SKEW_SECONDS = 300
 MAX_ARTICLES = 8
+# Replies kept for answering the platform's retries of the same message.
+MAX_REMEMBERED = 1000
 NOT_TEXT_REPLY = "暂时只能看懂文字消息哦～可以直接告诉我想买什么，比如「500以内的跑鞋」。"
 
 
@@ -212,6 +216,7 @@ class WeComInput(InputChannel):
 
     def __init__(self, token: str, encoding_aes_key: str = "", receive_id: str = "") -> None:
         self.token = token
+        self._inflight: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
         self.crypto = (
             Crypto.from_encoding_key(encoding_aes_key, receive_id) if encoding_aes_key else None
         )
@@ -237,6 +242,39 @@ class WeComInput(InputChannel):
         expected = signature(self.token, timestamp, nonce, encrypted)
         if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
             raise SignatureError("signature does not match")
+
+    async def _answer(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        text: str,
+        user: str,
+        account: str,
+        msg: dict[str, str],
+        now: int,
+    ) -> str:
+        """Ask the bot once and fold the turn's messages into one passive reply."""
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(
+                UserMessage(
+                    text[:2000],
+                    collector,
+                    user,
+                    input_channel=self.name(),
+                    message_id=msg.get("MsgId") or None,
+                    metadata={"to_user": account, "agent_id": msg.get("AgentID")},
+                )
+            )
+        except Exception:  # noqa: BLE001 - the shopper still gets a polite answer
+            log.exception("%s message from %s failed", self.name(), user)
+        text_out, articles = fold_messages(collector.messages)
+        if articles:
+            if text_out:
+                articles[0]["description"] = f"{text_out}\n{articles[0]['description']}".strip()
+            return news_reply(user, account, articles, now)
+        if text_out:
+            return text_reply(user, account, text_out, now)
+        return text_reply(user, account, "抱歉，我刚才走神了，请再说一次～", now)
 
     def _envelope(self, xml_reply: str) -> str:
         """Encrypt a reply for encrypted mode; plaintext replies go out as they are."""
@@ -323,29 +361,18 @@ class WeComInput(InputChannel):
                 reply = text_reply(user, account, NOT_TEXT_REPLY, now)
                 return response.text(self._envelope(reply), content_type="application/xml")
 
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        text[:2000],
-                        collector,
-                        user,
-                        input_channel=self.name(),
-                        message_id=msg.get("MsgId") or None,
-                        metadata={"to_user": account, "agent_id": msg.get("AgentID")},
-                    )
+            # The platform retries a message it got no answer to within 5 s, with the same MsgId:
+            # a retry waits for the first delivery's reply instead of asking the bot twice.
+            key = f"{user}:{msg.get('MsgId') or msg.get('CreateTime') or text}"
+            task = self._inflight.get(key)
+            if task is None:
+                task = asyncio.ensure_future(
+                    self._answer(on_new_message, text, user, account, msg, now)
                 )
-            except Exception:  # noqa: BLE001 - the shopper still gets a polite answer
-                log.exception("wecom message from %s failed", user)
-            text_out, articles = fold_messages(collector.messages)
-            if articles:
-                if text_out:
-                    articles[0]["description"] = f"{text_out}\n{articles[0]['description']}".strip()
-                reply = news_reply(user, account, articles, now)
-            elif text_out:
-                reply = text_reply(user, account, text_out, now)
-            else:
-                reply = text_reply(user, account, "抱歉，我刚才走神了，请再说一次～", now)
+                self._inflight[key] = task
+                while len(self._inflight) > MAX_REMEMBERED:
+                    self._inflight.popitem(last=False)
+            reply = await asyncio.shield(task)
             return response.text(self._envelope(reply), content_type="application/xml")
 
         return bp

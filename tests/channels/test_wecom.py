@@ -46,12 +46,15 @@ def decrypt(cipher_b64: str) -> tuple[str, str]:
     return plain[20 : 20 + n].decode(), plain[20 + n :].decode()
 
 
-def message_xml(content: str, *, user: str = "zhangsan", msg_type: str = "text") -> str:
+def message_xml(
+    content: str, *, user: str = "zhangsan", msg_type: str = "text", msg_id: int | None = None
+) -> str:
+    msg_id = msg_id or time.time_ns()
     return (
         f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
         f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
         f"<MsgType><![CDATA[{msg_type}]]></MsgType><Content><![CDATA[{content}]]></Content>"
-        f"<MsgId>{time.time_ns()}</MsgId><AgentID>1000002</AgentID></xml>"
+        f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>"
     )
 
 
@@ -221,6 +224,17 @@ def test_xml_with_a_dtd_is_refused(channel_server: Server) -> None:
         timeout=10,
     )
     assert resp.status_code == 400
+
+
+def test_platform_retry_of_a_message_asks_the_bot_once(channel_server: Server) -> None:
+    xml = message_xml("重试的消息", user="retry-user", msg_id=424242)
+    first = open_reply(post_encrypted(channel_server, xml))
+    second = open_reply(post_encrypted(channel_server, xml))
+    assert first.findtext("Articles/item/Title") == second.findtext("Articles/item/Title")
+    asked = [m for m in seen(channel_server) if m["sender"] == "retry-user"]
+    assert len(asked) == 1
+    post_encrypted(channel_server, message_xml("新消息", user="retry-user", msg_id=424243))
+    assert len([m for m in seen(channel_server) if m["sender"] == "retry-user"]) == 2
 
 
 # --- WeChat official account, plaintext --------------------------------------------------------
