@@ -124,10 +124,9 @@ class Lexicon:
         key = fold(text)
         if not key:
             return None
-        for line in self._lines_by_length:
-            if len(line) >= 3 and line in key:
-                original = next(o for o in self.product_lines if fold(o) == line)
-                return self.product_lines[original], self.line_categories.get(original)
+        named = self.named_line(text)
+        if named is not None:
+            return self.product_lines[named], self.line_categories.get(named)
         for word in re.findall(r"[a-z]{4,}", key):
             hits = [o for o in self.product_lines if fold(o).startswith(word)]
             brands = {self.product_lines[o] for o in hits}
@@ -135,6 +134,14 @@ class Lexicon:
                 categories = [self.line_categories[o] for o in hits if o in self.line_categories]
                 category = max(set(categories), key=categories.count) if categories else None
                 return brands.pop(), category
+        return None
+
+    def named_line(self, text: str) -> str | None:
+        """The longest product line written in text ('Mate 60 Pro' for 'mate60pro多少钱')."""
+        key = fold(text)
+        for line in self._lines_by_length:
+            if len(line) >= 3 and line in key:
+                return next(o for o in self.product_lines if fold(o) == line)
         return None
 
     def aliases(self, kind: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions import replies
+from actions.lexicon import fold
 from actions.normalize import cn_to_number, parse_ordinal, parse_price
 from actions.runtime import Runtime, get_runtime
 from shopbot.db import repo
@@ -207,6 +208,19 @@ def _filters(query: dict[str, Any], exclude_items: Iterable[str] = ()) -> Any:
     )
 
 
+def named_line_first(recs: Sequence[Any], text: str, lexicon: Any, session: Session) -> list[Any]:
+    """'华为Mate60多少钱': the Mate 60 itself before the brand's other phones."""
+    line = lexicon.named_line(text)
+    if line is None:
+        return list(recs)
+    products = repo.get_products(session, [r.item_id for r in recs])
+    wanted = fold(line)
+    return sorted(
+        recs,
+        key=lambda r: r.item_id not in products or wanted not in fold(products[r.item_id].title),
+    )
+
+
 def relaxed_intro(relaxed: Sequence[str], query: dict[str, Any]) -> str:
     names = "、".join(replies.RELAXED_NAMES.get(r, r) for r in relaxed)
     wanted = replies.describe_query(query)
@@ -330,6 +344,7 @@ class ActionSearchProducts(ShopAction):
                 filters=_filters(query, exclude),
             )
             relaxed = tuple(result.relaxed or ())
+            recs = named_line_first(result.items, text, runtime.lexicon, session)
             intro = (
                 self._intro(intent, query, recipient)
                 if not relaxed
@@ -338,7 +353,7 @@ class ActionSearchProducts(ShopAction):
             items = show_products(
                 dispatcher,
                 session,
-                result.items,
+                recs,
                 self._public(query),
                 intro,
                 strict=not relaxed,

@@ -269,3 +269,10 @@ async def test_foreign_channel_sender_maps_to_one_shopper(shop: Runtime) -> None
     with shop.session_factory() as session:
         owners = set(session.scalars(select(Event.shopper_id)).all())
     assert len(owners) == 1 and owners != {"tg-12345"}
+
+
+async def test_named_product_line_comes_first(shop: Runtime) -> None:
+    dispatcher, _ = await search(shop, "华为Mate60多少钱", {"brand": "华为", "category": "手机"})
+    [payload] = payloads(dispatcher, "products")
+    assert payload["items"][0]["id"] == "p1"
+    assert {i["id"] for i in payload["items"]} == {"p1", "p3"}
