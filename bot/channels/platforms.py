@@ -69,8 +69,16 @@ class ShopSlackInput(SlackInput):
         return cls(
             credentials.get("slack_token") or "",
             credentials.get("slack_channel") or None,
+            slack_retry_reason_header=credentials.get(
+                "slack_retry_reason_header", "x-slack-retry-reason"
+            ),
+            slack_retry_number_header=credentials.get(
+                "slack_retry_number_header", "x-slack-retry-num"
+            ),
+            errors_ignore_retry=credentials.get("errors_ignore_retry"),
             slack_signing_secret=credentials.get("slack_signing_secret") or "",
             use_threads=bool(credentials.get("use_threads", False)),
+            conversation_granularity=credentials.get("conversation_granularity", "sender"),
         )
 
     def _validate_credentials(self) -> None:

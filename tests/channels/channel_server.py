@@ -38,10 +38,18 @@ class CardBot:
 
     def __init__(self) -> None:
         self.seen: list[dict[str, Any]] = []
+        self.outputs: dict[
+            str, str
+        ] = {}  # sender -> output channel class, e.g. CardsAsText(SlackBot)
 
     async def handle_message(self, message: UserMessage) -> None:
         self.seen.append(
             {"sender": message.sender_id, "text": message.text, "channel": message.input_channel}
+        )
+        out = message.output_channel
+        inner = getattr(out, "inner", None)
+        self.outputs[message.sender_id] = type(out).__name__ + (
+            f"({type(inner).__name__})" if inner is not None else ""
         )
         if message.text == "boom":
             raise RuntimeError("simulated failure inside the dialogue engine")
@@ -66,6 +74,12 @@ def main() -> None:
         from sanic import response
 
         return response.json(bot.seen)
+
+    @app.get("/test/outputs")
+    async def outputs(_request: Any) -> Any:
+        from sanic import response
+
+        return response.json(bot.outputs)
 
     asyncio.set_event_loop(asyncio.new_event_loop())
     app.run(host="127.0.0.1", port=args.port, access_log=False, motd=False, workers=1)
