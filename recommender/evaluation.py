@@ -213,8 +213,9 @@ def tune_and_fit(
         fit, val, fit_ts, ref = validation.fit, validation.val, validation.last_ts, validation.ref
     rng = np.random.default_rng(random_state)
     val_users = np.flatnonzero(np.diff(val.indptr) > 0)
-    if len(val_users) > 3000:
-        val_users = np.sort(rng.choice(val_users, 3000, replace=False))
+    cap = 1500 if fast else 3000
+    if len(val_users) > cap:
+        val_users = np.sort(rng.choice(val_users, cap, replace=False))
     n_items = train.shape[1]
     makers: dict[str, tuple[Callable[[dict[str, Any]], RecommenderModel], list[dict[str, Any]]]] = {
         "popularity": (lambda p: Popularity(), [{}]),
@@ -239,11 +240,11 @@ def tune_and_fit(
         ),
     }
     if fast:
-        makers["ease"] = (makers["ease"][0], [{"l2": v} for v in (300.0, 1000.0)])
+        makers["ease"] = (makers["ease"][0], [{"l2": v} for v in (300.0, 3000.0)])
         makers["edlae"] = (makers["edlae"][0], [{"l2": 300.0, "dropout": 0.25}])
         makers["als"] = (
             makers["als"][0],
-            [{"factors": 32, "regularization": r, "alpha": 5.0} for r in (10.0, 50.0)],
+            [{"factors": 32, "regularization": 10.0, "alpha": 2.0}],
         )
         makers["item_knn"] = (makers["item_knn"][0], [{"k": 200}])
     if features is not None:
@@ -281,7 +282,15 @@ def tune_and_fit(
             if n in tuned
         ]
         weights, half_life = tune_blend(
-            tuned, parts, fit, val, k, val_users, last_ts=fit_ts, ref=ref
+            tuned,
+            parts,
+            fit,
+            val,
+            k,
+            val_users,
+            last_ts=fit_ts,
+            ref=ref,
+            half_lives=(None, 7.0, 30.0) if fast else HALF_LIVES,
         )
         used: dict[str, RecommenderModel] = {n: models[n] for n in parts if weights[n] != 0.0}
         cold_weight = 0.0
@@ -333,6 +342,7 @@ def tune_blend(
     *,
     last_ts: sp.csr_matrix | None = None,
     ref: float = 0.0,
+    half_lives: Sequence[float | None] = HALF_LIVES,
 ) -> tuple[dict[str, float], float | None]:
     """Blend weights (coordinate ascent) and the recency half-life of the folded-in history,
     by validation NDCG@k. Without timestamps, history is not decayed."""
@@ -341,7 +351,7 @@ def tune_blend(
     truth = val[users]
     rows = np.arange(len(users))
     best_overall: tuple[float, dict[str, float], float | None] = (-1.0, {}, None)
-    for half_life in HALF_LIVES if last_ts is not None else (None,):
+    for half_life in half_lives if last_ts is not None else (None,):
         xs = decay(x, last_ts[users] if last_ts is not None else None, ref, half_life)
         scores = {n: standardise(tuned[n].score(xs)) for n in parts}
 
