@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions import replies
+from actions.attributes import Mention, attribute_matcher
 from actions.lexicon import fold
 from actions.normalize import cn_to_number, parse_ordinal, parse_price
 from actions.runtime import Runtime, get_runtime
@@ -523,7 +524,32 @@ class ActionBundle(_ItemListAction):
 # --- detail / cart ---------------------------------------------------------------------------
 
 
-def detail_text(product: Product, text: str) -> str:
+ATTRIBUTE_NAMES = {"material": "材质", "color": "颜色", "size": "尺码"}
+SPEC_NAMES = {**ATTRIBUTE_NAMES, "capacity": "容量", "storage": "存储", "line": "系列"}
+
+
+def attribute_answers(product: Product, mentions: Sequence[Mention]) -> list[str]:
+    """有黑色吗 / 是纯棉的吗 / 有42码吗 answered from the product's own attributes."""
+    attrs = product.attributes or {}
+    out = []
+    for mention in mentions:
+        have = attrs.get(mention.attribute)
+        values = [str(v) for v in (have if isinstance(have, list) else [have]) if v is not None]
+        name = ATTRIBUTE_NAMES[mention.attribute]
+        if mention.value in values or any(mention.value in v for v in values):
+            out.append(
+                f"有{mention.value}✅"
+                if mention.attribute != "material"
+                else f"是{mention.value}的✅"
+            )
+        elif values:
+            out.append(f"没有{mention.value}，{name}有：{'、'.join(values)}")
+        else:
+            out.append(f"详情页没写{name}")
+    return out
+
+
+def detail_text(product: Product, text: str, mentions: Sequence[Mention] = ()) -> str:
     attrs = product.attributes or {}
     price = replies.yuan(float(product.price))
     if float(product.list_price) > float(product.price):
@@ -535,7 +561,9 @@ def detail_text(product: Product, text: str) -> str:
         "material": bool(re.search(r"材质|面料|材料|纯棉|真皮|什么做的", text)),
         "size": bool(re.search(r"尺码|码|尺寸|大小|规格", text)),
     }
-    parts: list[str] = []
+    parts: list[str] = attribute_answers(product, mentions)
+    if mentions:
+        asks["material"] = asks["size"] = False  # answered above, precisely
     if asks["price"]:
         parts.append(f"价格{price}")
     if asks["stock"]:
@@ -547,7 +575,11 @@ def detail_text(product: Product, text: str) -> str:
         sizes_text = "、".join(map(str, sizes)) if isinstance(sizes, list) else sizes
         parts.append(f"尺码/规格：{sizes_text or '均码'}")
     if not parts:
-        specs = "，".join(f"{k}：{v}" for k, v in attrs.items() if v not in (None, "", []))
+        specs = "，".join(
+            f"{SPEC_NAMES.get(k, k)}：{'、'.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in attrs.items()
+            if v not in (None, "", [])
+        )
         parts = [f"{product.brand} · {product.category}", f"价格{price}", stock]
         if specs:
             parts.append(specs)
@@ -564,8 +596,13 @@ class ActionProductDetail(ItemAction):
 
     def act_on(self, turn: ItemTurn) -> list[EventType]:
         record(turn.session, turn.shopper_id, turn.tracker, "click", product_id=turn.product.id)
+        text = turn.tracker.latest_message.get("text") or ""
         turn.dispatcher.utter_message(
-            text=detail_text(turn.product, turn.tracker.latest_message.get("text") or ""),
+            text=detail_text(
+                turn.product,
+                text,
+                attribute_matcher(turn.runtime.lexicon).find(text),
+            ),
             buttons=[
                 {"title": "加入购物车", "payload": "/add_to_cart"},
                 {"title": "看相似", "payload": "/ask_similar"},

@@ -276,3 +276,28 @@ async def test_named_product_line_comes_first(shop: Runtime) -> None:
     [payload] = payloads(dispatcher, "products")
     assert payload["items"][0]["id"] == "p1"
     assert {i["id"] for i in payload["items"]} == {"p1", "p3"}
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("第一个有黑色吗", "有黑色✅"),
+        ("第一个有白色的吗", "没有白色，颜色有：黑色"),
+        ("第一个是网面的吗", "是网面的✅"),
+        ("第一个有42码吗", "有42✅"),
+    ],
+)
+async def test_attribute_questions_answered_from_the_product(
+    shop: Runtime, text: str, answer: str
+) -> None:
+    shown = [{"id": "s1", "title": "耐克 Pegasus 跑鞋", "price": 459.0}]
+    tracker = make_tracker(text, "ask_product_detail", slots={"shown_items": shown})
+    dispatcher, _ = await run(ActionProductDetail(), tracker)
+    assert answer in texts(dispatcher)
+
+
+async def test_detail_lists_specs_in_chinese(shop: Runtime) -> None:
+    shown = [{"id": "s1", "title": "耐克 Pegasus 跑鞋", "price": 459.0}]
+    tracker = make_tracker("介绍下第一个", "ask_product_detail", slots={"shown_items": shown})
+    dispatcher, _ = await run(ActionProductDetail(), tracker)
+    assert "颜色：黑色" in texts(dispatcher) and "尺码：41、42、43" in texts(dispatcher)
