@@ -162,37 +162,38 @@ class ValidateShopSlots(ValidationAction):
             return {}
         return {"exclude_brands": list(dict.fromkeys(current + added))}
 
-    # --- validation ------------------------------------------------------------------------------
+    def _untagged(self, tracker: Tracker, kind: str, entity: str) -> str | None:
+        """The message text when it is a product turn the model tagged no known `kind` in."""
+        lexicon = self._lexicon()
+        if not self._product_turn(tracker) or any(
+            normalize_term(kind, v, lexicon) for v in entity_texts(tracker, entity)
+        ):
+            return None
+        return tracker.latest_message.get("text") or ""
 
     async def extract_category(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """The entity model may miss a catalog word or a product line; the lexicon does not."""
-        lexicon = self._lexicon()
-        if not self._product_turn(tracker) or any(
-            normalize_term("categories", v, lexicon) for v in entity_texts(tracker, "category")
-        ):
+        text = self._untagged(tracker, "categories", "category")
+        if not text:
             return {}
-        text = tracker.latest_message.get("text") or ""
-        found = find_terms("categories", text, lexicon)
+        found = find_terms("categories", text, self._lexicon())
         if found:
             return {"category": found[0]}
-        line = lexicon.match_line(text)
+        line = self._lexicon().match_line(text)
         return {"category": line[1]} if line and line[1] else {}
 
     async def extract_brand(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        lexicon = self._lexicon()
-        if not self._product_turn(tracker) or any(
-            normalize_term("brands", v, lexicon) for v in entity_texts(tracker, "brand")
-        ):
+        text = self._untagged(tracker, "brands", "brand")
+        if not text or _OTHER_BRAND.search(text) or negated_brands(text, self._lexicon()):
             return {}
-        text = tracker.latest_message.get("text") or ""
-        if _OTHER_BRAND.search(text) or negated_brands(text, lexicon):
-            return {}
-        line = lexicon.match_line(text)
+        line = self._lexicon().match_line(text)
         return {"brand": line[0]} if line else {}
+
+    # --- validation ------------------------------------------------------------------------------
 
     def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
