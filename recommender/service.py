@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 
 LATEST = "LATEST"
 RECENT_EVENTS = 200
-REFRESH_SECONDS = 30.0
+REFRESH_SECONDS = 60.0
 PROMOTED_SHARE = 0.2
 NEW_ITEM_DAYS = 14
 DAY = 86400.0
@@ -654,12 +654,17 @@ class RecommenderService:
             final = 0.5 * _unit(final) + 0.5 * _unit(probs)
         order = pool[np.argsort(-final, kind="stable")]
         final_by_idx = dict(zip(pool.tolist(), final.tolist(), strict=False))
+        # A few spares: items sold out since the catalogue was loaded drop at the stock check
+        # below, and the page should still be full.
+        spare = k + min(5, k)
         page = rules.diversify(
-            order, k, catalog, self.content.features, max_per_category=max_per_category
+            order, spare, catalog, self.content.features, max_per_category=max_per_category
         )
         promoted_pool = [int(i) for i in order if self.promoted[i]]
-        page, promoted_used = rules.insert_promoted(page, promoted_pool, k, PROMOTED_SHARE)
-        page = self._verify_stock(page, active, session)
+        head, promoted_used = rules.insert_promoted(page[:k], promoted_pool, k, PROMOTED_SHARE)
+        page = head + [i for i in page[k:] if i not in head]
+        page = self._verify_stock(page, active, session)[:k]
+        promoted_used &= set(page)
         anchors = self._anchors(shopper, page) if shopper is not None else {}
         items = []
         for idx in page:

@@ -476,3 +476,14 @@ def test_every_result_satisfies_the_filters_unless_relaxed(
             assert res.fallback in ("relaxed_filters", "cold_start_item", "cold_start_shopper")
         else:
             assert all(_satisfies(p, flt) for p in products), (flt, [p.id for p in products])
+
+
+def test_items_sold_out_after_loading_are_replaced_not_shown(factory: sessionmaker) -> None:
+    svc = RecommenderService(factory)
+    first = _ids(svc.recommend(None, 5, context={"category": "耳机"}))
+    with session_scope(factory) as s:  # sold out behind the service's back
+        for p in s.scalars(select(Product).where(Product.id.in_(first[:3]))):
+            p.stock = 0
+    again = svc.recommend(None, 5, context={"category": "耳机"})
+    assert len(again.items) == 5
+    assert not set(first[:3]) & set(_ids(again))
