@@ -72,7 +72,7 @@ def run_bench(n_items: int, n_users: int, json_out: Path | None, *, random_state
         artifact_mb = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20
         _ = path
     rng = np.random.default_rng(random_state)
-    users = rng.choice(n_users, size=min(300, n_users), replace=False)
+    users = rng.choice(n_users, size=min(1000, n_users), replace=False)
     for u in users[:20]:  # warm-up
         model.recommend(matrix[u], 10)
     lat = []
@@ -180,7 +180,7 @@ def service_latency(
         t0 = time.perf_counter()
         svc = RecommenderService(make_session_factory(engine), artifacts, random_state=0)
         load_s = time.perf_counter() - t0
-        sample = users[:220]
+        sample = users[:520]
         for u in sample[:20]:
             svc.recommend(f"u{u}", 10)
         lat = []
