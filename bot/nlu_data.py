@@ -305,6 +305,62 @@ REFINE_FIXED = [
 ]
 
 
+# Ways to point at a shown product; the actions resolve them (parse_ordinal / focus item).
+ORDINALS = [
+    "第一个", "第二个", "第三个", "第1个", "第2款", "第3款", "第二款", "第四个", "第五款",
+    "这款", "这个", "这双", "这件", "那个", "那款", "最后一个", "最后那款", "它", "1号", "2号",
+]  # fmt: skip
+QUANTITIES = ["一件", "两件", "2个", "一双", "两双", "一台", "3件", "一份"]
+
+DETAIL_TEMPLATES = [
+    "{ord}多少钱",
+    "{ord}什么价",
+    "{ord}现在卖多少",
+    "{ord}有货吗",
+    "{ord}还有库存不",
+    "{ord}是什么材质",
+    "{ord}是{material}的吗",
+    "{ord}有{color}吗",
+    "{ord}有没有{color}的",
+    "{color}的{ord}还有吗",
+    "{ord}有{size}吗",
+    "{ord}{size}还有货吗",
+    "{ord}的参数发一下",
+    "{ord}具体配置是啥",
+    "{ord}的尺码有哪些",
+    "说说{ord}",
+    "{ord}怎么样",
+    "介绍一下{ord}",
+    "{ord}详情",
+    "{ord}原价多少",
+    "{ord}发什么快递",
+    "{ord}质量好吗",
+]
+CART_TEMPLATES = [
+    "{ord}加入购物车",
+    "把{ord}加购物车",
+    "{ord}加购",
+    "{ord}放进购物车",
+    "我要{ord}",
+    "就要{ord}了",
+    "买{ord}",
+    "{ord}来{qty}",
+    "给我来{qty}{ord}",
+    "{ord}我要{qty}",
+    "下单{ord}",
+    "{ord}帮我加车",
+    "拍{ord}",
+]
+SIMILAR_TEMPLATES = [
+    "跟{ord}类似的还有吗",
+    "有没有和{ord}差不多的",
+    "{ord}有相似款吗",
+    "像{ord}这样的再来几个",
+    "找找{ord}的同款",
+    "{ord}的平替有吗",
+]
+
+
 @dataclass
 class Fillers:
     lexicon: Lexicon
@@ -366,6 +422,14 @@ def _fill(template: str, f: Fillers) -> str | None:
         if line is None:
             return None
         values["line"] = f"[{line}](brand)"
+    if "{ord}" in template:
+        values["ord"] = f.rng.choice(ORDINALS)
+    if "{qty}" in template:
+        values["qty"] = f.rng.choice(QUANTITIES)
+    if "{material}" in template:
+        if not f.lexicon.materials:
+            return None
+        values["material"] = f.rng.choice(sorted(f.lexicon.materials))
     if "{price}" in template:
         values["price"] = f"[{price_phrase(f.rng)}](price)"
     if "{price_bare}" in template:
@@ -401,6 +465,9 @@ def product_examples(lexicon: Lexicon, seed: int = 7) -> dict[str, list[str]]:
         "search_product": list(_expand(SEARCH_TEMPLATES, lexicon, rng, 6)),
         "ask_recommendation": list(_expand(RECOMMEND_TEMPLATES, lexicon, rng, 5)),
         "refine_search": list(_expand(REFINE_TEMPLATES, lexicon, rng, 4)) + REFINE_FIXED,
+        "ask_product_detail": list(_expand(DETAIL_TEMPLATES, lexicon, rng, 3)),
+        "add_to_cart": list(_expand(CART_TEMPLATES, lexicon, rng, 3)),
+        "ask_similar": list(_expand(SIMILAR_TEMPLATES, lexicon, rng, 3)),
     }
     for intent, examples in out.items():
         out[intent] = list(dict.fromkeys(examples))
