@@ -27,7 +27,7 @@ DATA_DIRS = (Path("data/nlu"), Path("data/lookups"), Path("data/rules"), Path("d
 NLU_DIRS = (Path("data/nlu"), Path("data/lookups"))
 SOURCES = (Path("bot/nlu"), Path("bot/jieba_dict"))
 MODELS = Path("models")
-FAST_EPOCHS = {"DIETClassifier": 25, "TEDPolicy": 10}
+FAST_EPOCHS = {"DIETClassifier": 40, "TEDPolicy": 10}
 
 
 def _rasa_bin() -> str:
@@ -65,6 +65,8 @@ def input_files(root: Path = PROJECT_ROOT) -> list[Path]:
 
 def inputs_hash(root: Path = PROJECT_ROOT, *, fast: bool = False) -> str:
     digest = hashlib.sha256(b"fast" if fast else b"full")
+    if fast:
+        digest.update(json.dumps(FAST_EPOCHS, sort_keys=True).encode())
     for path in input_files(root):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
