@@ -51,7 +51,10 @@ def test_offsets_still_index_the_original_text(tokenizer) -> None:
 
 def test_glued_model_names_split_at_letter_digit_boundaries(tokenizer) -> None:
     assert [w for w, _, _ in words(tokenizer, "华为Mate60多少钱")][:3] == ["华为", "Mate", "60"]
-    assert [w for w, _, _ in words(tokenizer, "iPhone15ProMax")] == ["iPhone", "15", "ProMax"]
+    pieces = [w for w, _, _ in words(tokenizer, "iPhone15ProMax")]
+    # With the catalog dictionary loaded jieba also cuts Pro|Max; either way the brand and
+    # the model number are tokens of their own.
+    assert pieces[:2] == ["iPhone", "15"] and "".join(pieces[2:]) == "ProMax"
 
 
 @pytest.mark.parametrize("word", ["256G", "1k", "2w", "1.5k", "P60", "XL", "42", "AirPods"])
