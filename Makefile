@@ -10,8 +10,10 @@ SHOPBOT := $(VENV)/bin/shopbot
 # pyenv keeps 3.10 out of PATH unless selected, so the finder also looks in its versions folder.
 PYTHON310 := $(shell scripts/find-python310)
 SETUP_STAMP := $(VENV)/.setup-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# npm ci writes this file; it is newer than the lock file only after a complete install.
+WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: help setup system-deps run run-scaled test lint typecheck db seed train clean
+.PHONY: help setup system-deps web run run-scaled test lint typecheck db seed train clean
 
 help:
 	@echo "make run    - set up, seed the demo store, train, start every service"
@@ -34,20 +36,28 @@ setup: $(SETUP_STAMP)
 system-deps:
 	@scripts/install-system-deps
 
+# The chat widget's Socket.IO client comes from the npm registry at set-up, never from a CDN at run time.
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "ERROR: npm not found; install Node.js >= 18 (apt-get install nodejs npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web: $(WEB_STAMP)
+
 db: setup
 	$(SHOPBOT) db init
 
 seed: db
 	$(SHOPBOT) seed-demo --if-empty
 
-run: seed
+run: seed web
 	$(SHOPBOT) run
 
 # Two Rasa processes on 5005/5006 sharing a PostgreSQL tracker store and a Redis lock store.
-run-scaled: seed
+run-scaled: seed web
 	$(SHOPBOT) run --scaled 2
 
-test: setup system-deps
+test: setup system-deps web
 	$(PY) -m pytest -q
 
 lint: setup
@@ -57,4 +67,4 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf var/ .pytest_cache
+	rm -rf var/ .pytest_cache web/node_modules

@@ -26,7 +26,7 @@ from actions.normalize import cn_to_number, parse_ordinal, parse_price
 from actions.runtime import Runtime, get_runtime
 from shopbot.db import repo
 from shopbot.db.engine import session_scope
-from shopbot.db.models import Offer, Product, utcnow
+from shopbot.db.models import Offer, OfferGrant, Product, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -729,6 +729,62 @@ class ActionOffers(ShopAction):
         return []
 
 
+def entity_values(tracker: Tracker) -> dict[str, Any]:
+    return {
+        e.get("entity"): e.get("value")
+        for e in tracker.latest_message.get("entities", []) or []
+        if e.get("entity")
+    }
+
+
+class ActionPushOffer(ShopAction):
+    """An offer the storefront's marketing rules granted, pushed in through `trigger_intent`.
+
+    The grant is already recorded; this turn only shows it. The grant is checked against the
+    database so that nothing but a live grant of this shopper is ever announced: an offer that
+    was redeemed, forgotten or belongs to someone else stays silent.
+    """
+
+    def name(self) -> str:
+        return "action_push_offer"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        values = entity_values(tracker)
+        try:
+            grant_id = int(values.get("grant_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            logger.warning("offer push without a usable grant id: %r", values.get("grant_id"))
+            return []
+        with unit_of_work(runtime) as session:
+            shopper_id = shopper_of(session, tracker)
+            grant = session.get(OfferGrant, grant_id)
+            if grant is None or grant.shopper_id != shopper_id or grant.redeemed_at is not None:
+                logger.warning("offer push for grant %s does not match %s", grant_id, shopper_id)
+                return []
+            offer = session.get(Offer, grant.offer_id)
+            if offer is None:
+                return []
+            title = offer.title
+            detail = (
+                str(values.get("offer_text") or "") or f"「{title}」：{replies.offer_label(offer)}"
+            )
+            product_id = values.get("product_id") or grant.product_id
+        dispatcher.utter_message(
+            text=f"送你一张专属券🎁 {detail}，下单时自动抵扣～",
+            json_message={
+                "type": "offer",
+                "offer_id": offer.id,
+                "title": title,
+                "text": detail,
+                "grant_id": grant_id,
+                "product_id": product_id,
+            },
+        )
+        return [SlotSet("focus_item", product_id)] if product_id else []
+
+
 def stated_query(tracker: Tracker) -> dict[str, Any]:
     keys = ("category", "brand", "color", "size", "price_min", "price_max")
     return {k: tracker.get_slot(k) for k in keys}
@@ -818,6 +874,7 @@ __all__ = [
     "ActionHandoff",
     "ActionOffers",
     "ActionProductDetail",
+    "ActionPushOffer",
     "ActionSearchProducts",
     "ActionSimilarItems",
     "ActionViewCart",

@@ -40,7 +40,7 @@ def offer_text(offer: Offer, discount: float, missing: float) -> str:
     if missing > 0:
         return f"再买{missing:.0f}元即可用「{offer.title}」，立减{float(offer.amount):.0f}元"
     if offer.kind == "percent":
-        return f"「{offer.title}」：这单可享{100 - float(offer.amount):.0f}折，约省{discount:.0f}元"
+        return f"「{offer.title}」：这单可享{(100 - float(offer.amount)) / 10:g}折，约省{discount:.0f}元"
     return f"「{offer.title}」：下单立减{discount:.0f}元"
 
 

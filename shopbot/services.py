@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -82,7 +83,8 @@ def action_server(port: int = 5055) -> Service:
             LOGGING_CONFIG,
         ],
         port,
-        env={"SANIC_HOST": "127.0.0.1"},
+        # Warm-up loads the recommender at start, so the first shopper does not wait for it.
+        env={"SANIC_HOST": "127.0.0.1", "SHOPBOT_WARM_ACTIONS": "1"},
     )
 
 
@@ -122,11 +124,24 @@ def rasa_server(
     )
 
 
-def storefront(port: int = 8000, host: str = "127.0.0.1") -> Service:
+def storefront(port: int = 8000, host: str = "127.0.0.1", rasa_url: str | None = None) -> Service:
     return Service(
         "storefront",
         [str(BIN / "python"), "-m", "shopbot.web", "--host", host, "--port", str(port)],
         port,
         host=host,
+        env={"SHOPBOT_RASA_URL": rasa_url} if rasa_url else {},
         ready_timeout=60,
     )
+
+
+def credential_variables(path: str | Path) -> list[str]:
+    """The `${VAR}` names a credentials file uses; Rasa refuses to start if one is undefined."""
+    text = (PROJECT_ROOT / path).read_text(encoding="utf-8")
+    return sorted(set(re.findall(r"\$\{(\w+)\}", text)))
+
+
+def default_credentials_env(path: str | Path = "bot/credentials.yml") -> None:
+    """Undefined platform secrets become empty, which leaves that channel disabled (503)."""
+    for name in credential_variables(path):
+        os.environ.setdefault(name, "")

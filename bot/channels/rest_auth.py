@@ -21,6 +21,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.turns import guarded_turn, limit_action_server_wait
+
 log = logging.getLogger(__name__)
 
 TOKENS_ENV = "SHOPBOT_REST_TOKENS"
@@ -136,6 +138,7 @@ class AuthenticatedRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("authenticated_rest_webhook", __name__)
+        limit_action_server_wait()
 
         @bp.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:
@@ -149,11 +152,19 @@ class AuthenticatedRestInput(RestInput):
             except RequestRejected as rejected:
                 return rejected.as_response()
             collector = CollectingOutputChannel()
+
+            async def say(text: str) -> None:
+                collector.messages.append({"recipient_id": sender, "text": text})
+
             try:
-                await on_new_message(
-                    UserMessage(
-                        text, collector, sender, input_channel=self.name(), metadata=metadata
-                    )
+                await guarded_turn(
+                    on_new_message(
+                        UserMessage(
+                            text, collector, sender, input_channel=self.name(), metadata=metadata
+                        )
+                    ),
+                    messages_sent=lambda: len(collector.messages),
+                    say=say,
                 )
             except Exception:  # noqa: BLE001 - the caller gets a clear answer, the log the trace
                 log.exception("REST message from %s failed", sender)
@@ -165,6 +176,6 @@ class AuthenticatedRestInput(RestInput):
                         },
                         status=503,
                     )
-            return response.json(collector.messages)
+            return response.json(list(collector.messages))
 
         return bp

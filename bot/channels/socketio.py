@@ -26,6 +26,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.turns import SILENT_TEXT, guarded_turn, limit_action_server_wait
+
 log = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
@@ -41,8 +43,10 @@ class ShopSocketIOOutput(OutputChannel):
         self.sio = sio
         self.bot_message_evt = bot_message_evt
         self.namespace = namespace
+        self.sent = 0
 
     async def _emit(self, room: str, message: dict[str, Any]) -> None:
+        self.sent += 1
         await self.sio.emit(self.bot_message_evt, message, room=room, namespace=self.namespace)
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
@@ -121,6 +125,7 @@ class ShopSocketIOInput(InputChannel):
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
         self.sio = sio
         bp = SocketBlueprint(sio, self.socketio_path, "shop_socketio_webhook", __name__)
+        limit_action_server_wait()
         sessions: dict[str, str] = {}  # socket id -> session (shopper) id
 
         @bp.route("/", methods=["GET"])
@@ -176,14 +181,24 @@ class ShopSocketIOInput(InputChannel):
                 except ValueError:
                     metadata = None
             output = ShopSocketIOOutput(sio, self.bot_message_evt, self.namespace)
-            await on_new_message(
-                UserMessage(
-                    text,
-                    output,
-                    session_id,
-                    input_channel=self.name(),
-                    metadata=metadata if isinstance(metadata, dict) else None,
-                )
+            message = UserMessage(
+                text,
+                output,
+                session_id,
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else None,
             )
+
+            async def say(reply: str) -> None:
+                await output.send_text_message(session_id, reply)
+
+            try:
+                await guarded_turn(
+                    on_new_message(message), messages_sent=lambda: output.sent, say=say
+                )
+            except Exception:  # noqa: BLE001 - the shopper hears an apology, the log the trace
+                log.exception("Socket.IO message from %s failed", session_id)
+                if output.sent == 0:
+                    await say(SILENT_TEXT)
 
         return bp

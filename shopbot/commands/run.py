@@ -119,7 +119,11 @@ def _run(args: argparse.Namespace) -> int:
         )
         rasa.name = f"rasa-{i + 1}" if args.scaled > 1 else "rasa"
         procs.append(rasa)
-    procs.append(services.storefront(args.web_port, args.host))
+    services.default_credentials_env()
+    local = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    procs.append(
+        services.storefront(args.web_port, args.host, rasa_url=f"http://{local}:{args.rasa_port}")
+    )
     log_dir = PROJECT_ROOT / "var" / "log"
     try:
         for proc in procs:

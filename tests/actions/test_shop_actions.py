@@ -17,12 +17,13 @@ from actions.shop import (
     ActionHandoff,
     ActionOffers,
     ActionProductDetail,
+    ActionPushOffer,
     ActionSearchProducts,
     ActionSimilarItems,
     ActionViewCart,
 )
 from shopbot.db import repo
-from shopbot.db.models import CartItem, Event, Handoff, Product, Shopper
+from shopbot.db.models import CartItem, Event, Handoff, OfferGrant, Product, Shopper
 from tests.actions.conftest import make_tracker, payloads, slot_events, texts
 
 pytestmark = pytest.mark.asyncio
@@ -301,3 +302,51 @@ async def test_detail_lists_specs_in_chinese(shop: Runtime) -> None:
     tracker = make_tracker("介绍下第一个", "ask_product_detail", slots={"shown_items": shown})
     dispatcher, _ = await run(ActionProductDetail(), tracker)
     assert "颜色：黑色" in texts(dispatcher) and "尺码：41、42、43" in texts(dispatcher)
+
+
+def grant(shop: Runtime, shopper_id: str, offer_id: str = "o-shoes") -> int:
+    with shop.session_factory() as session:
+        repo.ensure_shopper(session, shopper_id)
+        row = OfferGrant(
+            offer_id=offer_id, shopper_id=shopper_id, product_id="s1", channel="socketio"
+        )
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def offer_push(grant_id: Any, sender: str = "shopper-1") -> Any:
+    entities = [
+        {"entity": "offer_id", "value": "o-shoes"},
+        {"entity": "offer_text", "value": "「运动鞋满300减30」：下单立减30元"},
+        {"entity": "grant_id", "value": grant_id},
+        {"entity": "product_id", "value": "s1"},
+        {"entity": "offer_trigger", "value": "repeat_views"},
+    ]
+    for ent in entities:
+        ent.update(start=0, end=0)
+    return make_tracker(
+        "EXTERNAL: EXTERNAL_offer",
+        "EXTERNAL_offer",
+        entities=entities,
+        sender=sender,
+        channel="socketio",
+    )
+
+
+async def test_pushed_offer_is_shown_as_an_offer_card(shop: Runtime) -> None:
+    grant_id = grant(shop, "shopper-1")
+    dispatcher, events = await run(ActionPushOffer(), offer_push(grant_id))
+    [card] = payloads(dispatcher, "offer")
+    assert card["title"] == "运动鞋满300减30" and card["grant_id"] == grant_id
+    assert "立减30元" in texts(dispatcher)
+    assert slot_events(events)["focus_item"] == "s1"  # 这款 now means the offered product
+
+
+@pytest.mark.parametrize("whose", ["someone-else", "garbage"])
+async def test_push_of_a_grant_that_is_not_the_shoppers_stays_silent(
+    shop: Runtime, whose: str
+) -> None:
+    grant_id: Any = grant(shop, "shopper-2") if whose == "someone-else" else "12; DROP TABLE x"
+    dispatcher, events = await run(ActionPushOffer(), offer_push(grant_id))
+    assert dispatcher.messages == [] and events == []

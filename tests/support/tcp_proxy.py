@@ -17,6 +17,8 @@ class TcpProxy:
         self.port = self.listener.getsockname()[1]
         self.up = threading.Event()
         self.up.set()
+        # Stalled: connections are accepted and then left hanging, as a server stuck in a slow call.
+        self.stalled = threading.Event()
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -29,6 +31,10 @@ class TcpProxy:
                 return
             if not self.up.is_set():
                 client.close()
+                continue
+            if self.stalled.is_set():
+                with self._lock:
+                    self._conns.append(client)
                 continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
@@ -62,7 +68,14 @@ class TcpProxy:
                     conn.close()
             self._conns.clear()
 
+    def stall(self) -> None:
+        """Accept new connections but never answer them (existing ones are dropped)."""
+        self.cut()
+        self.stalled.set()
+        self.up.set()
+
     def restore(self) -> None:
+        self.stalled.clear()
         self.up.set()
 
     def close(self) -> None:

@@ -1,0 +1,90 @@
+"""Every chat turn ends with an answer the shopper can read, within a bounded time.
+
+Rasa swallows a failed custom action (action server down, or its HTTP call timing out) and
+carries on, which leaves the shopper with no reply at all; and it waits up to five minutes for a
+slow action server, a constant that Rasa Open Source 3.6 does not let us configure (RasaHQ/rasa
+issue 9789). Our channels therefore run each turn through `guarded_turn`:
+
+- the turn gets `SHOPBOT_TURN_TIMEOUT` seconds (default 10); past that the shopper hears that we
+  are still on it, while the turn goes on in the background, so nothing it does is lost (its
+  events still reach the tracker; a Socket.IO shopper even gets the late answer);
+- a turn that finished without a single message gets a polite apology;
+- Rasa's own wait for the action server is cut to `SHOPBOT_ACTION_TIMEOUT` seconds (default 20)
+  so a hung action server cannot hold a conversation's lock for five minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+TURN_TIMEOUT_ENV = "SHOPBOT_TURN_TIMEOUT"
+ACTION_TIMEOUT_ENV = "SHOPBOT_ACTION_TIMEOUT"
+DEFAULT_TURN_TIMEOUT = 10.0
+DEFAULT_ACTION_TIMEOUT = 20.0
+
+SLOW_TEXT = "这个问题我还在查，稍等片刻，一会儿再问我一次就好～"
+SILENT_TEXT = "抱歉，系统开小差了😥 稍后再试试，或者说「转人工」找客服。"
+
+# Turns that outlived their timeout: kept referenced so they are not garbage-collected mid-way.
+_late_turns: set[asyncio.Future[Any]] = set()
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        value = float(raw) if raw.strip() else default
+    except ValueError:
+        log.warning("%s=%r is not a number; using %s", name, raw, default)
+        return default
+    return value if value > 0 else default
+
+
+def turn_timeout() -> float:
+    return _seconds(TURN_TIMEOUT_ENV, DEFAULT_TURN_TIMEOUT)
+
+
+def limit_action_server_wait() -> float:
+    """Shorten Rasa's wait for the action server (read by RemoteAction.run on every call)."""
+    import rasa.core.actions.action as rasa_action
+
+    seconds = _seconds(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[attr-defined]
+    return seconds
+
+
+def _report_late(task: asyncio.Future[Any]) -> None:
+    _late_turns.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a turn that outlived its timeout failed", exc_info=task.exception())
+
+
+async def guarded_turn(
+    turn: Awaitable[Any],
+    *,
+    messages_sent: Callable[[], int],
+    say: Callable[[str], Awaitable[None]],
+    timeout: float | None = None,
+) -> str:
+    """Run one turn; returns "ok", "slow" or "silent". Exceptions propagate to the channel,
+    which knows how its caller wants to hear about them (REST: 503; Socket.IO: an apology)."""
+    task = asyncio.ensure_future(turn)
+    limit = turn_timeout() if timeout is None else timeout
+    try:
+        await asyncio.wait_for(asyncio.shield(task), limit)
+    except asyncio.TimeoutError:
+        _late_turns.add(task)
+        task.add_done_callback(_report_late)
+        log.warning("turn took longer than %.1fs; answered that we are still on it", limit)
+        await say(SLOW_TEXT)
+        return "slow"
+    if messages_sent() == 0:
+        log.warning("turn finished without a reply (is the action server up?)")
+        await say(SILENT_TEXT)
+        return "silent"
+    return "ok"
