@@ -147,8 +147,7 @@ class Stack:
     def logs(self) -> str:
         """Every log line the stack wrote (whole files, not the tail the Server keeps)."""
         return "\n".join(
-            path.read_text(encoding="utf-8", errors="replace")
-            for path in self.tmp.glob("*.log")
+            path.read_text(encoding="utf-8", errors="replace") for path in self.tmp.glob("*.log")
         )
 
 
@@ -181,9 +180,7 @@ def tracker_database() -> Iterator[str]:
     finally:
         with admin.connect() as conn:
             conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
                 {"n": name},
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -191,9 +188,7 @@ def tracker_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, tracker_database: str
-) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, tracker_database: str) -> Iterator[Stack]:
     redis_or_skip()
     from bot.training import train_rasa
 
