@@ -192,6 +192,8 @@ def test_proactive_offer_reaches_the_open_chat_and_is_redeemed(
         page.wait_for_selector("[data-testid=msg-offer]", state="attached", timeout=30000)
         page.click("[data-testid=chat-open]")
         assert "跑鞋立减20元" in page.inner_text("[data-testid=msg-offer]")
+        # Shown once, as the card: the plain-text twin is for channels without cards.
+        assert page.inner_text("[data-testid=chat-log]").count("约省") == 1
         screenshot(page, "proactive-offer")
 
         engine = make_engine(stack.db_url)

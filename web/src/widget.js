@@ -156,6 +156,8 @@ export function createChat({ root, rasaUrl, socketPath, shopperId, api, onBotMes
     // A product reply's text is the plain-text version for card-less channels: the cards show
     // it here, so only its first line (the intro) is kept, and the cards carry the buttons.
     if (cards) text = text.split('\n')[0];
+    // An offer card carries the whole offer; its text twin is for card-less channels.
+    if (message.custom?.type === 'offer') text = '';
     if (text) addLine('bot', text);
     if (buttons.length && !cards) log.append(buttonRow(buttons));
     if (message.custom) renderCustom(message.custom, buttons);
