@@ -129,6 +129,27 @@ def _is_model_number(text: str, start: int) -> bool:
     return i >= 0 and text[i].isascii() and text[i].isalpha() and text[i] not in "¥"
 
 
+# Amounts no budget can be: 1e99 (read as "1" it would become a 1-yuan ceiling) and negative
+# ones (负五百, 预算-500; a "-" between two numbers is a range, not a sign).
+_SCIENTIFIC = re.compile(r"(?<![A-Za-z\d.])\d+(?:\.\d+)?[eE][+-]?\d+")
+_NEGATIVE = re.compile(rf"(?:负|[-−－](?=\s*\d))\s*(?:{_AMOUNT}){_CURRENCY}")
+_RANGE_END = re.compile(rf"[\d{_CN}kKwW块元¥￥]\s*$")
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def drop_impossible_amounts(text: str) -> str:
+    """Blank amounts that cannot be a budget, keeping offsets (entity spans still line up)."""
+    for m in list(_SCIENTIFIC.finditer(text)):
+        text = _blank(text, *m.span())
+    for m in list(_NEGATIVE.finditer(text)):
+        if m.group().startswith("负") or not _RANGE_END.search(text[: m.start()]):
+            text = _blank(text, *m.span())
+    return text
+
+
 def parse_price(text: str | None) -> PriceRange:
     """Every money constraint in `text` folded into one range (empty when none)."""
     if not text:
@@ -136,6 +157,7 @@ def parse_price(text: str | None) -> PriceRange:
     text = text.replace("，", ",").replace("～", "~")
     # "千万别/千万不要" is "by no means", not ten million; blank it keeping offsets.
     text = re.sub(r"千万(?=别|不|要)", "  ", text)
+    text = drop_impossible_amounts(text)
     lows: list[float] = []
     highs: list[float] = []
     taken: list[tuple[int, int]] = []
@@ -254,7 +276,13 @@ def parse_ordinal(text: str | None) -> int | None:
 
 # --- catalog terms --------------------------------------------------------------------------
 
-_SIZE = re.compile(r"(?i)\b(XXS|XS|S|M|L|XL|XXL|XXXL|[2-5]XL)\b|(\d{2}(?:\.5)?)\s*(?:码|号)")
+# Letter sizes stand apart from other Latin letters and digits (XL码 / 要M的, not 5L or Mate);
+# `\b` would not do: Chinese characters count as word characters, so XL码 has no boundary.
+_SIZE = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(XXS|XS|S|M|L|XL|XXL|XXXL|[2-5]XL)(?![A-Za-z])"
+    r"|(?<![\d.])(\d{2}(?:\.5)?)\s*(?:码|号)"
+)
+_BARE_SIZE = re.compile(r"\d{2}(?:\.5)?")
 
 
 def normalize_size(value: str | None, lexicon: Lexicon | None = None) -> str | None:
@@ -268,6 +296,8 @@ def normalize_size(value: str | None, lexicon: Lexicon | None = None) -> str | N
     m = _SIZE.search(text)
     if m:
         return (m.group(1) or m.group(2)).upper()
+    if _BARE_SIZE.fullmatch(text):
+        return text  # a size entity that is just the number: 43
     return None
 
 

@@ -19,7 +19,13 @@ from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.lexicon import Lexicon
-from actions.normalize import find_terms, normalize_size, normalize_term, parse_price
+from actions.normalize import (
+    drop_impossible_amounts,
+    find_terms,
+    normalize_size,
+    normalize_term,
+    parse_price,
+)
 from actions.runtime import get_runtime
 
 PRODUCT_INTENTS = {"search_product", "ask_recommendation", "refine_search"}
@@ -46,9 +52,11 @@ def previous_value(tracker: Tracker, slot: str) -> Any:
     return None
 
 
-def entity_texts(tracker: Tracker, entity: str) -> list[str]:
-    """Texts of `entity` in the latest message; overlapping spans (regex + DIET) merged."""
-    text = tracker.latest_message.get("text") or ""
+def entity_texts(tracker: Tracker, entity: str, text: str | None = None) -> list[str]:
+    """Texts of `entity` in the latest message; overlapping spans (regex + DIET) merged.
+
+    `text` replaces the message when given: the same length, some of it blanked out."""
+    text = text if text is not None else tracker.latest_message.get("text") or ""
     spans: list[list[int]] = []
     loose: list[str] = []
     for ent in tracker.latest_message.get("entities", []) or []:
@@ -126,7 +134,10 @@ class ValidateShopSlots(ValidationAction):
     def _price(self, tracker: Tracker) -> Any:
         if not self._product_turn(tracker):
             return None
-        spans = entity_texts(tracker, "price")
+        # The model may tag part of an impossible amount ("预算1" of 预算1e99): cut spans out
+        # of the message with those amounts blanked.
+        message = tracker.latest_message.get("text") or ""
+        spans = entity_texts(tracker, "price", drop_impossible_amounts(message))
         found = parse_price(" ".join(spans)) if spans else None
         if not found:
             found = parse_price(tracker.latest_message.get("text"))

@@ -214,3 +214,16 @@ async def test_budget_button_payload_sets_the_range(shop: Runtime) -> None:
     payload = '/refine_search{"price": "200到500"}'
     slots = await validate(payload, "refine_search", [{"entity": "price", "value": "200到500"}])
     assert (slots["price_min"], slots["price_max"]) == (200.0, 500.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [("预算1e99的手机", "预算1"), ("预算1e99的手机", "1e99"), ("预算负五百的手机", "五百")],
+)
+async def test_a_span_of_an_impossible_budget_sets_no_price(
+    shop: Runtime, text: str, span: str
+) -> None:
+    # The model tags part of "1e99" or "负五百" as a price; that part alone reads as ¥1 or ¥500.
+    slots = await validate(text, "search_product", [ent("category", "手机"), ent("price", span)])
+    assert slots.get("price_max") is None and slots.get("price_min") is None
+    assert slots["category"] == "手机"

@@ -68,6 +68,23 @@ def test_numbers_that_are_not_money(text: str) -> None:
     assert not parse_price(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["预算1e99的手机", "预算1E5", "预算负五百", "预算-500", "预算 -500块的跑鞋", "负500到1000"],
+)
+def test_impossible_budgets_set_no_price(text: str) -> None:
+    # "1e99" read as "1" became a 1-yuan ceiling; 负五百 became 400-600.
+    assert not parse_price(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"), [("500-1000", 500, 1000), ("两千-三千", 2000, 3000)]
+)
+def test_a_dash_between_amounts_is_still_a_range(text: str, low: float, high: float) -> None:
+    found = parse_price(text)
+    assert (found.min, found.max) == (low, high)
+
+
 @given(st.integers(min_value=1, max_value=99).map(lambda n: n * 100))
 def test_any_hundreds_in_chinese_numerals_round_trip(amount: int) -> None:
     assert cn_to_number(cn_number(amount)) == amount
@@ -134,3 +151,43 @@ def test_catalog_terms_normalise_to_canonical_names() -> None:
 )
 def test_sizes(raw: str, size: str) -> None:
     assert normalize_size(raw, LEXICON) == size
+
+
+LETTER_SIZES = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "2XL", "3XL")
+
+
+@given(
+    st.sampled_from(LETTER_SIZES),
+    st.lists(st.booleans(), min_size=4, max_size=4),
+    st.sampled_from(["", "要", "尺码", "穿", "有没有"]),
+    st.sampled_from(["", "码", "号", "的", "码的", " "]),
+)
+def test_letter_sizes_in_any_case_and_phrasing(
+    size: str, upper: list[bool], before: str, after: str
+) -> None:
+    # Without the lexicon too: "XL码" and "M号" were missed (no word boundary next to 码).
+    typed = "".join(c.upper() if u else c.lower() for c, u in zip(size, upper * 2, strict=False))
+    assert normalize_size(before + typed + after) == size
+
+
+@given(
+    st.integers(min_value=20, max_value=49),
+    st.booleans(),
+    st.sampled_from(["码", "号", " 码", "码的"]),
+)
+def test_shoe_sizes_round_trip(number: int, half: bool, unit: str) -> None:
+    size = f"{number}.5" if half else str(number)
+    assert normalize_size(f"穿{size}{unit}") == size
+    assert normalize_size(size) == size  # the entity alone
+
+
+@given(st.text(max_size=30))
+def test_normalize_size_never_crashes_and_only_returns_what_was_typed(text: str) -> None:
+    size = normalize_size(text)
+    if size is not None:
+        assert size in text.upper()
+
+
+@pytest.mark.parametrize("text", ["5L的保温杯", "Mate60", "500ML", "iPhone 15 Pro Max", "142码"])
+def test_things_that_are_not_sizes(text: str) -> None:
+    assert normalize_size(text) is None
