@@ -1,8 +1,9 @@
 """Custom actions for the shopping assistant (rasa-sdk action server: `-m rasa_sdk --actions actions`).
 
-With SHOPBOT_WARM_ACTIONS=1 the server connects to the database and loads the recommender in a
-background thread as it starts, so the first shopper does not wait for it; otherwise that
-happens on the first action call. Importing this package alone never opens a connection.
+With SHOPBOT_WARM_ACTIONS=1 the server connects to the database, loads the recommender and builds
+the attribute matcher (about ten seconds of spaCy and jieba) in a background thread as it starts,
+so the first shopper does not wait for them; otherwise that happens on the first action call.
+Importing this package alone never opens a connection.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import threading
 
 
 def _warm() -> None:
+    from actions.attributes import attribute_matcher
     from actions.runtime import get_runtime
 
     try:
-        get_runtime()
+        # The attribute matcher (spaCy + jieba dictionaries) takes seconds to build: built on the
+        # first product question, it made that turn outlive the turn timeout.
+        attribute_matcher(get_runtime().lexicon)
     except Exception:  # the first action call retries and reports the error to the shopper
         logging.getLogger(__name__).exception("action runtime warm-up failed")
 
