@@ -7,20 +7,27 @@ re-inserted from memory). Here the deletion happens inside `save`: when the turn
 contains a successful `action_forget_me` (the action returns `AllSlotsReset` only after the
 database deletion committed), every stored event of that sender, in every session, is deleted
 and none of this turn's events are written. The next message starts a brand-new tracker.
+
+Stored user messages are redacted (shopbot.db.privacy.redact): phone numbers, ID numbers,
+e-mail and street addresses typed into chat never reach the tracker store. The turn in memory
+keeps the original text; only what is written (and so what later turns and the HTTP API read
+back) is masked.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, AllSlotsReset
+from rasa.shared.core.events import ActionExecuted, AllSlotsReset, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from shopbot.config import PROJECT_ROOT
+from shopbot.db.privacy import redact
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +56,29 @@ def forget_requested(tracker: DialogueStateTracker, since: int = 0) -> bool:
     return False
 
 
+def redact_data(value: Any) -> Any:
+    """Every string inside a serialised event, redacted (text, parse_data, entity values ...)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_data(v) for v in value]
+    return value
+
+
+class RedactedEvent:
+    """What SQLTrackerStore.save reads of an event (type_name, as_dict), with personal data
+    masked; the event itself is left as it is for the rest of the turn."""
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self.type_name = event.type_name
+
+    def as_dict(self) -> dict[str, Any]:
+        return redact_data(self.event.as_dict())
+
+
 class ShopTrackerStore(SQLTrackerStore):
     def __init__(
         self, domain: Domain | None = None, host: str | None = None, **kwargs: Any
@@ -66,6 +96,11 @@ class ShopTrackerStore(SQLTrackerStore):
             logger.info("forgot conversation %s (%d events)", tracker.sender_id, removed)
             return
         await super().save(tracker)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Any]:
+        """The events save() writes: what the user typed goes in redacted."""
+        for event in super()._additional_events(session, tracker):
+            yield RedactedEvent(event) if isinstance(event, UserUttered) else event
 
     def delete(self, sender_id: str) -> int:
         """Delete every stored event of `sender_id` across all sessions; returns the count."""

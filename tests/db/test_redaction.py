@@ -59,3 +59,14 @@ def test_log_records_are_redacted_by_the_shipped_logging_config() -> None:
     output = stream.getvalue()
     assert "13912345678" not in output and "[手机号]" in output
     assert "建国路88号" not in output and "[地址]" in output
+
+
+def test_streets_without_a_city_and_grouped_id_numbers_are_masked() -> None:
+    for text, secret in (
+        ("寄到建国路88号", "建国路88号"),
+        ("我住中关村大街27号院3号楼", "27号院3号楼"),
+        ("身份证 110101 19900307 1234", "19900307"),
+    ):
+        assert secret not in redact(text), text
+    for text in ("我不知道3号能不能到", "想买42号的跑鞋", "南京路步行街的店有货吗"):
+        assert redact(text) == text

@@ -75,3 +75,27 @@ async def test_failed_forget_keeps_history(store) -> None:
     kept = await store.retrieve_full_tracker("alice")
     said = [getattr(e, "text", None) for e in kept.events]
     assert "想买跑鞋" in said and "删除没有成功" in said
+
+
+async def test_stored_user_text_is_redacted_and_the_count_stays_right(store) -> None:
+    alice = conversation("alice")
+    said = "我手机号13812345678，地址北京市朝阳区建国路88号，身份证110101199003071234，想买跑鞋"
+    alice.update(
+        UserUttered(
+            said,
+            {"name": "search_product", "confidence": 0.9},
+            [{"entity": "category", "value": "跑鞋", "start": 51, "end": 53}],
+            parse_data={"text": said, "intent": {"name": "search_product"}, "entities": []},
+        )
+    )
+    await store.save(alice)
+    assert alice.latest_message.text == said  # the turn in memory keeps what was typed
+    with store.session_scope() as session:
+        rows = [r.data for r in session.query(store.SQLEvent).all()]
+    stored = "\n".join(rows)
+    for secret in ("13812345678", "110101199003071234", "建国路88号"):
+        assert secret not in stored
+    kept = await store.retrieve_full_tracker("alice")
+    assert kept.latest_message.text.endswith("想买跑鞋") and "[手机号]" in kept.latest_message.text
+    assert kept.latest_message.intent["name"] == "search_product"
+    assert len(kept.events) == len(alice.events)  # every event stored once, none dropped
