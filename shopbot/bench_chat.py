@@ -15,9 +15,11 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.channels.turns import SILENT_TEXT, SLOW_TEXT
 from shopbot.config import PROJECT_ROOT
 
 ECHO_BOT = PROJECT_ROOT / "bench" / "echo_bot"
+DEGRADED = {SLOW_TEXT, SILENT_TEXT}
 
 # search -> refine -> similar -> cart, with the variety real shoppers bring.
 OPENERS = [
@@ -82,8 +84,13 @@ async def _shopper(
     sender: str,
     script: list[str],
     result: LoadResult,
+    think: float = 0.0,
+    rng: random.Random | None = None,
 ) -> None:
-    for text in script:
+    for i, text in enumerate(script):
+        if think > 0 and i:
+            # Shoppers read the answer and type the next message: exponential pauses, mean `think`.
+            await asyncio.sleep((rng or random).expovariate(1.0 / think))
         started = time.perf_counter()
         try:
             async with session.post(
@@ -91,7 +98,9 @@ async def _shopper(
             ) as resp:
                 body = await resp.text()
                 ok = resp.status == 200 and isinstance(json.loads(body), list) and json.loads(body)
-                if not ok:
+                # "still on it" / "something went wrong" replies are polite, but not answers.
+                if ok and any(m.get("text") in DEGRADED for m in json.loads(body)):
+                    ok = False
                     result.errors += 1
                     result.error_samples.append(f"{resp.status}: {body[:120]}")
         except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError) as exc:
@@ -110,6 +119,7 @@ async def run_load(
     duration: float = 0.0,
     target: str = "shopbot",
     seed: int = 0,
+    think: float = 0.0,
     on_round=None,
 ) -> LoadResult:
     """`users` concurrent shoppers each hold `turns`-turn conversations; repeat until `duration`."""
@@ -129,6 +139,8 @@ async def run_load(
                     f"bench-{seed}-{round_no}-{u}",
                     conversation(rng, turns),
                     result,
+                    think,
+                    random.Random(rng.random()),
                 )
                 for u in range(users)
             ]
@@ -254,6 +266,7 @@ def run_bench(
     floor: bool,
     floor_port: int,
     json_out: Path | None,
+    think: float = 0.0,
 ) -> dict:
     port = int(base_url.rsplit(":", 1)[1].split("/")[0])
     rasa_pid = pid_listening_on(port)
@@ -268,9 +281,18 @@ def run_bench(
 
     webhook = f"{base_url}/webhooks/rest/webhook"
     ours = asyncio.run(
-        run_load(webhook, token, users=users, turns=turns, duration=duration, on_round=sample)
+        run_load(
+            webhook,
+            token,
+            users=users,
+            turns=turns,
+            duration=duration,
+            think=think,
+            on_round=sample,
+        )
     )
     report: dict = {
+        "think_seconds": think,
         "shopbot": ours.summary(),
         "memory_before": mem_before,
         "memory_after": {"rasa_mb": rss_mb(rasa_pid), "actions_mb": rss_mb(actions_pid)},
@@ -290,6 +312,7 @@ def run_bench(
                     users=users,
                     turns=turns,
                     duration=duration,
+                    think=think,
                     target="echo-floor",
                 )
             )
@@ -311,6 +334,7 @@ def run_bench(
 
 def _print(report: dict) -> None:
     rows = [report["shopbot"]] + ([report["floor"]] if "floor" in report else [])
+    print(f"mean think time between turns: {report['think_seconds']} s")
     print(f"{'target':<12}{'users':>6}{'req':>7}{'err':>5}{'rps':>8}{'p50':>8}{'p95':>8}{'p99':>8}")
     for r in rows:
         print(

@@ -26,6 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.0,
         help="keep repeating conversations for this many seconds (soak)",
     )
+    chat.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="mean pause between a shopper's turns (exponential); 0 = back-to-back (saturation)",
+    )
     chat.add_argument("--url", default="http://127.0.0.1:5005", help="Rasa server base URL")
     chat.add_argument("--no-floor", action="store_true", help="skip the echo-bot floor")
     chat.add_argument("--floor-port", type=int, default=5015)
@@ -58,5 +65,6 @@ def _chat(args: argparse.Namespace) -> int:
         floor=not args.no_floor,
         floor_port=args.floor_port,
         json_out=args.json,
+        think=args.think,
     )
     return 1 if report["shopbot"]["errors"] else 0
