@@ -358,3 +358,12 @@ def export_split(
                 [pid, catalog.title[n], catalog.category[n], catalog.brand[n], catalog.price[n]]
             )
     return paths
+
+
+def latest_artifacts(settings: Settings) -> Path | None:
+    """The artifact folder LATEST names, if it holds a manifest; None means "train first"."""
+    latest = Path(settings.artifacts_dir) / LATEST
+    if not latest.exists():
+        return None
+    version_dir = Path(settings.artifacts_dir) / latest.read_text(encoding="utf-8").strip()
+    return version_dir if (version_dir / "manifest.json").exists() else None
