@@ -87,9 +87,10 @@ async def _shopper(
     think: float = 0.0,
     rng: random.Random | None = None,
 ) -> None:
-    for i, text in enumerate(script):
-        if think > 0 and i:
-            # Shoppers read the answer and type the next message: exponential pauses, mean `think`.
+    for text in script:
+        if think > 0:
+            # Shoppers arrive at random moments, read each answer and type the next message:
+            # exponential pauses with mean `think` (without it, every shopper starts at t=0).
             await asyncio.sleep((rng or random).expovariate(1.0 / think))
         started = time.perf_counter()
         try:
