@@ -21,7 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.turns import guarded_turn, limit_action_server_wait
+from bot.channels.turns import guarded_turn, limit_action_server_wait, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ class AuthenticatedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("authenticated_rest_webhook", __name__)
         limit_action_server_wait()
+        bp.listener("after_server_start")(warm_up)
 
         @bp.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:

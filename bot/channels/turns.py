@@ -16,8 +16,10 @@ issue 9789). Our channels therefore run each turn through `guarded_turn`:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -50,12 +52,78 @@ def turn_timeout() -> float:
 
 
 def limit_action_server_wait() -> float:
-    """Shorten Rasa's wait for the action server (read by RemoteAction.run on every call)."""
+    """Shorten Rasa's wait for the action server (read by RemoteAction.run on every call), and
+    make a call that runs out of that time fail the way a refused connection does."""
     import rasa.core.actions.action as rasa_action
 
     seconds = _seconds(ACTION_TIMEOUT_ENV, DEFAULT_ACTION_TIMEOUT)
     rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[attr-defined]
+    _timeouts_as_action_failures(rasa_action.RemoteAction)
     return seconds
+
+
+def _timeouts_as_action_failures(remote_action: Any) -> None:
+    """RemoteAction.run turns connection errors into RasaException, which Rasa survives, but lets
+    asyncio.TimeoutError through. Raised from the slot-mapping validation action that runs before
+    any prediction, that exception aborts the turn and the tracker is never saved: the shopper's
+    message is lost. Here a timeout becomes the same RasaException a refused connection gives."""
+    original = remote_action.run
+    if getattr(original, "_shopbot_timeout_guard", False):
+        return
+
+    @functools.wraps(original)
+    async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from rasa.shared.exceptions import RasaException
+
+        try:
+            return await original(self, *args, **kwargs)
+        except asyncio.TimeoutError as exc:
+            log.error("custom action %s: the action server did not answer in time", self.name())
+            raise RasaException(
+                f"Failed to execute custom action '{self.name()}': the action server timed out"
+            ) from exc
+
+    run._shopbot_timeout_guard = True  # type: ignore[attr-defined]
+    remote_action.run = run
+
+
+# What a shopper's first turns run through: the NLU pipeline and every policy.
+WARM_UP_TEXTS = ("你好", "想买双跑鞋 500以内")
+
+
+async def warm_up(app: Any, _loop: Any = None) -> None:
+    """Run the model once before the first shopper does (after_server_start listener).
+
+    A freshly started Rasa spends seconds on its first message (TensorFlow builds its graphs,
+    jieba loads its dictionaries); without this, the first shopper after every restart hears
+    SLOW_TEXT. Nothing is stored: the tracker lives only here and no action is executed.
+    Requests that arrive meanwhile wait in the accept queue and then get a real answer.
+    """
+    agent = getattr(app.ctx, "agent", None)
+    if agent is None or not agent.is_ready() or getattr(app.ctx, "shopbot_warm", False):
+        return
+    app.ctx.shopbot_warm = True
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    started = time.monotonic()
+    try:
+        for text in WARM_UP_TEXTS:
+            parsed = await agent.parse_message(text)
+            tracker = DialogueStateTracker.from_events(
+                "shopbot-warm-up",
+                [
+                    ActionExecuted(ACTION_LISTEN_NAME),
+                    UserUttered(text, parsed.get("intent"), parsed.get("entities"), parsed),
+                ],
+                slots=agent.domain.slots,
+            )
+            agent.predict_next_with_tracker(tracker)
+    except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first turn
+        log.warning("model warm-up failed", exc_info=True)
+        return
+    log.info("model warmed up in %.1fs", time.monotonic() - started)
 
 
 def _report_late(task: asyncio.Future[Any]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from shopbot.db import repo
 from shopbot.db.models import Event, utcnow
@@ -91,15 +91,32 @@ class EventSpool:
             try:
                 with self.factory.begin() as session:
                     for line in lines:
-                        row = json.loads(line)
-                        row["ts"] = datetime.fromisoformat(row["ts"])
-                        # Event ids were fixed when spooled, so a replay after a partial failure
-                        # cannot insert the same event twice.
-                        if session.get(Event, row["event_id"]) is not None:
-                            continue
-                        repo.record_event(session, row.pop("shopper_id"), row.pop("type"), **row)
-            except OperationalError:
+                        self._replay_row(session, json.loads(line))
+            except DBAPIError as exc:
+                if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+                    raise
                 return 0
             self.path.unlink()
             log.info("replayed %d spooled events", len(lines))
             return len(lines)
+
+    @staticmethod
+    def _replay_row(session: Session, row: dict[str, Any]) -> None:
+        row["ts"] = datetime.fromisoformat(row["ts"])
+        # Event ids were fixed when spooled, so a replay after a partial failure cannot insert
+        # the same event twice. A second row with a known id is the storefront's dwell update
+        # for a view (posted again when the shopper leaves the page): it sets the dwell time.
+        existing = session.get(Event, row["event_id"])
+        if existing is not None:
+            if (
+                row.get("dwell_seconds") is not None
+                and existing.shopper_id == row["shopper_id"]
+                and existing.type == row["type"]
+            ):
+                existing.dwell_seconds = row["dwell_seconds"]
+            return
+        try:
+            repo.record_event(session, row.pop("shopper_id"), row.pop("type"), **row)
+        except (repo.InvalidRequest, repo.NotFound) as exc:
+            # E.g. a product deleted while the event waited: dropping it must not block the rest.
+            log.warning("dropped spooled event %s: %s", row["event_id"], exc)

@@ -278,15 +278,20 @@ class Store:
         if query is not None and not isinstance(query, str):
             raise BadRequest("query must be text")
         if event_id:
-            with self.factory.begin() as s:
-                existing = s.get(Event, event_id)
-                if existing is not None:
-                    if existing.shopper_id != shopper_id or existing.type != etype:
-                        raise BadRequest("event_id belongs to another event")
-                    if dwell is not None and dwell < 0:
-                        raise repo.InvalidRequest("dwell_seconds must be between 0 and 86400")
-                    existing.dwell_seconds = dwell
-                    return event_id, "updated"
+            try:
+                with self.factory.begin() as s:
+                    existing = s.get(Event, event_id)
+                    if existing is not None:
+                        if existing.shopper_id != shopper_id or existing.type != etype:
+                            raise BadRequest("event_id belongs to another event")
+                        if dwell is not None and dwell < 0:
+                            raise repo.InvalidRequest("dwell_seconds must be between 0 and 86400")
+                        existing.dwell_seconds = dwell
+                        return event_id, "updated"
+            except OperationalError:
+                # Database down: the spool below keeps the event (or the dwell update, which the
+                # replay applies to the view it belongs to).
+                pass
         event_id = event_id or repo.new_id()
         status = self.spool.record(
             shopper_id,
@@ -326,10 +331,12 @@ def create_app(
     async def _start(app: Sanic, _loop: Any) -> None:
         await _in_thread(store.load_recommender)
         app.ctx.sweeper = asyncio.create_task(_sweeper(store))
+        app.ctx.replayer = asyncio.create_task(_replayer(store))
 
     @app.before_server_stop
     async def _stop_sweeper(app: Sanic, _loop: Any) -> None:
         app.ctx.sweeper.cancel()
+        app.ctx.replayer.cancel()
 
     @app.after_server_stop
     async def _stop(_app: Sanic, _loop: Any) -> None:
@@ -494,6 +501,19 @@ async def _sweeper(store: Store) -> None:
             await store.marketing.sweep_abandoned()
         except Exception:  # noqa: BLE001 - the sweeper must outlive one bad pass
             log.exception("abandoned-cart sweep failed")
+
+
+async def _replayer(store: Store) -> None:
+    """Writes events spooled during a database outage as soon as the database is back, without
+    waiting for the next event to arrive (a quiet shop would otherwise hold them indefinitely)."""
+    interval = float(os.environ.get("SHOPBOT_SPOOL_REPLAY_SECONDS", "10"))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if store.spool.pending():
+                await _in_thread(store.spool.replay)
+        except Exception:  # noqa: BLE001 - the replayer must outlive one bad pass
+            log.exception("replaying spooled events failed")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:

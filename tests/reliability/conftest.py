@@ -61,6 +61,7 @@ class Stack:
         self.actions: Server | None = None
         self.rasa: list[Server] = []
         self.rasa_ports = [free_port(), free_port()]
+        self.starts = [0, 0]
         self.endpoints = tmp / "endpoints.yml"
         self.endpoints.write_text(
             yaml.safe_dump(
@@ -73,7 +74,7 @@ class Stack:
                         "url": "127.0.0.1",
                         "port": 6379,
                         "db": 2,
-                        "key_prefix": f"shopbot_test_{uuid.uuid4().hex[:8]}",
+                        "key_prefix": f"shopbottest{uuid.uuid4().hex[:8]}",
                     },
                 }
             ),
@@ -97,6 +98,20 @@ class Stack:
         ).wait(120)
         return self.actions
 
+    def start_extra_actions(self, db_url: str) -> Server:
+        """Another action server on a free port, for the shop in `db_url`; the caller stops it."""
+        port = free_port()
+        cmd = services.action_server(port)
+        var = self.tmp / f"actions-{port}"
+        env = {
+            **self.common,
+            **cmd.env,
+            "DATABASE_URL": db_url,
+            "SHOPBOT_VAR_DIR": str(var),
+            "SHOPBOT_ARTIFACTS": str(var / "artifacts"),
+        }
+        return Server(f"actions-{port}", cmd.argv, env, self.tmp, port).wait(120)
+
     def stop_actions(self) -> None:
         if self.actions is not None:
             self.actions.stop()
@@ -108,7 +123,12 @@ class Stack:
             self.model, port=port, token=RASA_TOKEN, endpoints=str(self.endpoints)
         )
         env = {**self.common, **channel_env(), "PYTHONPATH": str(PROJECT_ROOT)}
-        server = Server(f"rasa-{index + 1}", cmd.argv, env, self.tmp, port)
+        # A restarted process logs to a file of its own, so the first run's log is kept.
+        self.starts[index] += 1
+        name = f"rasa-{index + 1}" + (
+            f"-restart{self.starts[index] - 1}" if self.starts[index] > 1 else ""
+        )
+        server = Server(name, cmd.argv, env, self.tmp, port)
         while len(self.rasa) <= index:
             self.rasa.append(server)
         self.rasa[index] = server

@@ -74,6 +74,14 @@ class TcpProxy:
         self.stalled.set()
         self.up.set()
 
+    def retarget(self, target: tuple[str, int]) -> None:
+        """Send new connections to another server; open ones are dropped, not carried over."""
+        up = self.up.is_set()
+        self.cut()
+        self.target = target
+        if up:
+            self.up.set()
+
     def restore(self) -> None:
         self.stalled.clear()
         self.up.set()
