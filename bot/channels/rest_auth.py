@@ -3,7 +3,7 @@
 Rasa's stock RestInput accepts anyone. This channel keeps its path and reply format (a JSON list
 of bot messages, each with `custom` payloads intact) and adds, in this order:
 401 for a missing or wrong token, 413 for an oversized body, 400 for malformed JSON or a missing
-`sender`/`message` — each as a JSON error with the reason, before the bot is ever involved.
+`sender`/`message` and 415 for a body that is not declared as JSON — each as a JSON error with the reason, before the bot is ever involved.
 """
 
 from __future__ import annotations
@@ -98,6 +98,13 @@ class AuthenticatedRestInput(RestInput):
 
     def parse(self, request: Request) -> tuple[str, str, dict[str, Any] | None]:
         body = request.body or b""
+        media_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise RequestRejected(
+                415,
+                "unsupported_media_type",
+                f"Content-Type must be application/json, not {media_type or 'missing'}",
+            )
         if len(body) > self.max_body_bytes:
             raise RequestRejected(
                 413,
