@@ -118,6 +118,10 @@ def rasa_server(
             endpoints,
             "--credentials",
             credentials,
+            # The same redacting log config as the action server: no typed phone number or ID
+            # reaches Rasa's log even at DEBUG.
+            "--logging-config-file",
+            LOGGING_CONFIG,
         ],
         port,
         host=host,
