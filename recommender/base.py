@@ -104,11 +104,18 @@ class RecommenderModel(ABC):
             allowed = np.full(self.n_items, False)
             allowed[np.asarray(items, np.int64)] = True
             scores[:, ~allowed] = -np.inf
-        ids, vals = top_k_rows(scores, k)
+        ids, vals = self.rank(scores, k, rows)
         if rows.shape[0] == 1:
             keep = ids[0] >= 0
             return ids[0][keep], vals[0][keep]
         return ids, vals
+
+    def rank(
+        self, scores: np.ndarray, k: int, user_items: sp.csr_matrix
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row-wise top-k of scores already masked with -inf; a model with a page policy (the
+        hybrid's new-arrival slots) overrides this, and every ranking path goes through it."""
+        return top_k_rows(scores, k)
 
     def similar_items(self, itemid: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items most similar to `itemid` (itself excluded), by the model's own item geometry."""

@@ -220,6 +220,30 @@ def load_items_csv(path: Path) -> dict[str, dict[str, object]]:
     return out
 
 
+PROFILE_FIELDS = ("age_band", "gender")
+
+
+def load_profiles_csv(path: Path) -> dict[str, dict[str, str]]:
+    """`user,age_band,gender` of shoppers who consented to profile use -> {user: {...}}.
+
+    Only the fields the segment prior uses are kept; anything else in the file is ignored, so a
+    wider export never carries more personal data into the evaluation than it needs.
+    """
+    out: dict[str, dict[str, str]] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "user" not in reader.fieldnames:
+            raise ValueError(f"{path}: line 1: header must start with user,age_band,gender")
+        for row in reader:
+            user = (row.get("user") or "").strip()
+            if not user:
+                continue
+            fields = {f: (row.get(f) or "").strip() for f in PROFILE_FIELDS}
+            if any(fields.values()):
+                out[user] = fields
+    return out
+
+
 def load_movielens(path: Path) -> Rows:
     """MovieLens `u.data`: tab-separated user, item, rating, timestamp."""
     data = np.loadtxt(path, dtype=np.int64, ndmin=2)

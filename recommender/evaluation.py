@@ -133,11 +133,12 @@ def recommend_all(
     *,
     batch: int = 512,
     scoring: sp.csr_matrix | None = None,
+    cold_pages: np.ndarray | None = None,
 ) -> np.ndarray:
     """Top-k per shopper, already-seen items excluded.
 
-    Shoppers with no training rows get the popularity ranking whatever the model: every model
-    shares the same cold-start path, so the table compares the models' own signal.
+    Shoppers with no training rows get the popularity ranking, or their row of `cold_pages` where
+    it has one (the served model's consented-segment path, see `segment_pages`).
     """
     out = np.full((train.shape[0], k), -1, np.int64)
     counts = np.diff(train.tocsc().indptr).astype(np.float32)
@@ -147,10 +148,51 @@ def recommend_all(
         x = train[rows]
         scores = model.score(x if scoring is None else scoring[rows])
         scores[x.nonzero()] = -np.inf
-        ids, _ = top_k_rows(scores, k)
+        ids, _ = model.rank(scores, k, x)
         empty = np.diff(x.indptr) == 0
         ids[empty] = popular[0]
+        if cold_pages is not None:
+            own = empty & (cold_pages[rows, 0] >= 0)
+            ids[own] = cold_pages[rows[own], :k]
         out[rows] = ids
+    return out
+
+
+# How much of the overall popularity a segment's page keeps: small segments are noisy.
+SEGMENT_POPULARITY_BLEND = 0.3
+
+
+def segment_pages(
+    train: sp.csr_matrix, users: IdMap, profiles: dict[str, dict[str, str]], k: int
+) -> np.ndarray:
+    """Pages for shoppers with no history but a consented profile: what consenting shoppers of
+    the same age band and gender interacted with (weighted by event strength), blended with
+    overall popularity. -1 rows: no profile, so the caller's popularity page stands.
+
+    The same prior the service uses for a new shopper who consented (`_segment_scores`).
+    """
+    n_users, n_items = train.shape
+    keys = np.full(n_users, -1, np.int64)
+    segments: dict[tuple[str, str], int] = {}
+    for raw, fields in profiles.items():
+        u = users.get(raw)
+        if u is None or u >= n_users or not (fields.get("age_band") and fields.get("gender")):
+            continue
+        keys[u] = segments.setdefault((fields["age_band"], fields["gender"]), len(segments))
+    out = np.full((n_users, k), -1, np.int64)
+    if not segments:
+        return out
+    member = keys >= 0
+    onehot = sp.csr_matrix(
+        (np.ones(int(member.sum()), np.float32), (keys[member], np.flatnonzero(member))),
+        shape=(len(segments), n_users),
+    )
+    taste = np.asarray((onehot @ train).todense(), np.float32)
+    taste /= np.maximum(taste.max(axis=1, keepdims=True), 1e-9)
+    counts = np.diff(train.tocsc().indptr).astype(np.float32)
+    prior = taste + SEGMENT_POPULARITY_BLEND * counts / max(float(counts.max(initial=0.0)), 1.0)
+    pages, _ = top_k_rows(prior, k)
+    out[member] = pages[keys[member]]
     return out
 
 
@@ -308,12 +350,27 @@ def tune_and_fit(
                 temporal=fit_ts is not None,
             )
             log(f"hybrid cold-item weight: {cold_weight:.3f}")
+        new_item_slots = 0
+        if "content" in tuned and cold_weight > 0:
+            probe = Hybrid(
+                {n: tuned[n] for n in used},
+                {n: w for n, w in weights.items() if w != 0.0},
+                cold_source="content",
+                cold_weight=cold_weight,
+                half_life_days=half_life,
+            )
+            probe.fit(fit)
+            new_item_slots = tune_new_item_slots(
+                probe, fit, val, k, val_users, scoring=decay(fit, fit_ts, ref, half_life)
+            )
+            log(f"hybrid new-arrival slots per page of {k}: {new_item_slots}")
         hybrid = Hybrid(
             used,
             {n: w for n, w in weights.items() if w != 0.0},
             cold_source="content" if "content" in models else None,
             cold_weight=cold_weight,
             half_life_days=half_life,
+            new_item_slots=new_item_slots,
         )
         hybrid.fit(train)
         models[SERVED] = hybrid
@@ -321,6 +378,7 @@ def tune_and_fit(
             "params": {
                 "weights": weights,
                 "cold_weight": cold_weight,
+                "new_item_slots": hybrid.new_item_slots,
                 "half_life_days": half_life,
             },
             "fit_seconds": time.perf_counter() - t0,
@@ -431,12 +489,51 @@ def tune_cold_weight(
     return max(w for w, n in results if n >= (1.0 - NEW_ITEM_NDCG_BUDGET) * top)
 
 
+NEW_ITEM_SLOT_CHOICES = (0, 1, 2, 3)
+
+
+def tune_new_item_slots(
+    hybrid: Hybrid,
+    fit: sp.csr_matrix,
+    val: sp.csr_matrix,
+    k: int,
+    users: np.ndarray,
+    *,
+    scoring: sp.csr_matrix | None = None,
+) -> int:
+    """How many places per page of k to keep for new items (see `Hybrid.rank`).
+
+    `hybrid` is fitted on `fit`, so the items it has never seen are the ones that arrived during
+    the validation period (or had no interactions before it). Picks the most slots whose
+    validation NDCG stays within `NEW_ITEM_NDCG_BUDGET` of the best choice's: exposure for new
+    products is worth a little precision, but not more.
+    """
+    x = fit[users]
+    scores = hybrid.score(x if scoring is None else scoring[users])
+    scores[x.nonzero()] = -np.inf
+    truth = val[users]
+    rows = np.arange(len(users))
+    saved = hybrid.new_item_slots
+    results = []
+    try:
+        for slots in NEW_ITEM_SLOT_CHOICES:
+            hybrid.new_item_slots = slots
+            ids, _ = hybrid.rank(scores, k, x)
+            ndcg = ranking_metrics(ids, truth, k, n_items=fit.shape[1], rows=rows)["ndcg"]
+            results.append((slots, ndcg))
+    finally:
+        hybrid.new_item_slots = saved
+    top = max(n for _, n in results)
+    return max(s for s, n in results if n >= (1.0 - NEW_ITEM_NDCG_BUDGET) * top)
+
+
 def evaluate(
     train: Rows,
     test: Rows,
     *,
     k: int = 10,
     items: dict[str, dict[str, object]] | None = None,
+    profiles: dict[str, dict[str, str]] | None = None,
     models: Sequence[str] | None = None,
     random_state: int = 0,
     log: Callable[[str], None] = lambda s: None,
@@ -476,6 +573,11 @@ def evaluate(
     ).tocsr()
     cold_user_truth = (sp.diags(split.cold_users.astype(np.float32)) @ split.test).tocsr()
     cold_truth = ((cold_mask + cold_user_truth) > 0).astype(np.float32).tocsr()
+    # New shoppers who consented get their segment's page from the served model, as in the
+    # service; the other models keep the shared popularity page (the baseline to beat).
+    served_cold = segment_pages(split.train, split.users, profiles, k) if profiles else None
+    if served_cold is not None:
+        log(f"consented profiles: {int((served_cold[:, 0] >= 0).sum())} shoppers with a segment")
     results = []
     for name, model in fitted.items():
         if name not in names:
@@ -483,7 +585,14 @@ def evaluate(
         t0 = time.perf_counter()
         half_life = getattr(model, "half_life_days", None) if temporal else None
         scoring = decay(split.train, split.last_ts, train_end, half_life) if half_life else None
-        recs = recommend_all(model, split.train, k, users, scoring=scoring)
+        recs = recommend_all(
+            model,
+            split.train,
+            k,
+            users,
+            scoring=scoring,
+            cold_pages=served_cold if name == SERVED else None,
+        )
         elapsed = time.perf_counter() - t0
         metrics = ranking_metrics(recs, split.test, k, n_items=len(split.items), rows=users)
         cold = ranking_metrics(recs, cold_truth, k, n_items=len(split.items), rows=users)
@@ -537,6 +646,7 @@ def evaluate(
         "users": len(split.users),
         "items": len(split.items),
         "cold_items": int(split.cold_items.sum()),
+        "profiles": len(profiles or {}),
         "models": results,
     }
 

@@ -146,3 +146,29 @@ def insert_promoted(
     for n, p in enumerate(chosen):
         out.insert(min(len(out), (n + 1) * step - 1), p)
     return out[:k], set(chosen)
+
+
+def reserve_tail(
+    page: list[int], candidates: Sequence[int], k: int, slots: int, *, keep: set[int]
+) -> tuple[list[int], set[int]]:
+    """Make sure the best `slots` candidates (in the given order) are on the first k places:
+    those not already there take the places of the weakest items that are not in `keep`
+    (items another reserved share put there). Returns the page and the candidates it holds."""
+    wanted = list(dict.fromkeys(candidates))[: max(slots, 0)]
+    head = list(page[:k])
+    missing = [c for c in wanted if c not in head]
+    room = k - len(head)
+    for c in missing:
+        if room > 0:
+            head.append(c)
+            room -= 1
+            continue
+        weak = [
+            j for j in range(len(head) - 1, -1, -1) if head[j] not in keep and head[j] not in wanted
+        ]
+        if not weak:
+            break
+        del head[weak[0]]
+        head.append(c)
+    rest = [i for i in page[k:] if i not in head]
+    return head + rest, {c for c in wanted if c in head}

@@ -434,6 +434,7 @@ class RecommenderService:
             exclude=exclude,
             budget_given=_has_budget(context),
             session=session,
+            new_items=fresh,
         )
         fallback = result.fallback or ("cold_start_shopper" if cold else None)
         return RecommendationResult(result.items, fallback, result.relaxed)
@@ -622,6 +623,7 @@ class RecommenderService:
         budget_given: bool = False,
         session: Session | None = None,
         max_per_category: int | None = None,
+        new_items: np.ndarray | None = None,
     ) -> RecommendationResult:
         catalog = self.catalog
         relaxed: list[str] = []
@@ -663,12 +665,25 @@ class RecommenderService:
         promoted_pool = [int(i) for i in order if self.promoted[i]]
         head, promoted_used = rules.insert_promoted(page[:k], promoted_pool, k, PROMOTED_SHARE)
         page = head + [i for i in page[k:] if i not in head]
+        new_used: set[int] = set()
+        slots = self._new_item_slots(k)
+        if new_items is not None and slots:
+            # The offline evaluation's finding, applied live: the best-ranked new arrivals that
+            # passed the filters get the page's last places (see Hybrid.rank).
+            fresh_pool = [int(i) for i in order if new_items[i] and not self.promoted[i]]
+            page, new_used = rules.reserve_tail(page, fresh_pool, k, slots, keep=promoted_used)
         page = self._verify_stock(page, active, session)[:k]
         promoted_used &= set(page)
         anchors = self._anchors(shopper, page) if shopper is not None else {}
         items = []
         for idx in page:
-            source = "promoted" if idx in promoted_used else _top_source(parts, idx)
+            source = (
+                "promoted"
+                if idx in promoted_used
+                else "new_item"
+                if idx in new_used
+                else _top_source(parts, idx)
+            )
             reason = self._reason(source, idx, shopper, anchors.get(idx, anchor), budget_given)
             items.append(
                 Recommendation(
@@ -679,6 +694,11 @@ class RecommenderService:
                 )
             )
         return RecommendationResult(items, "relaxed_filters" if relaxed else None, tuple(relaxed))
+
+    def _new_item_slots(self, k: int) -> int:
+        """New-arrival places on a page of k: the served model's tuned share (per page of 10)."""
+        per_ten = int(getattr(self.model, "new_item_slots", 0) or 0)
+        return int(per_ten * k / 10 + 0.5)
 
     def _verify_stock(
         self, page: list[int], filters: Filters, session: Session | None = None

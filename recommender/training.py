@@ -313,7 +313,8 @@ def train_from_database(
 def export_split(
     factory: sessionmaker, out_dir: Path, *, cutoff: datetime | None = None
 ) -> dict[str, Path]:
-    """Write train.csv / test.csv (user,item,timestamp,event) and items.csv from the database.
+    """Write train.csv / test.csv (user,item,timestamp,event), items.csv and users.csv (consented
+    shoppers' age band and gender) from the database.
 
     The split is the demo store's held-out final week: `shopbot.demo.simulator.HOLDOUT_START`
     when the demo package provides it, else the last 7 days of events.
@@ -338,6 +339,7 @@ def export_split(
         "train": out_dir / "train.csv",
         "test": out_dir / "test.csv",
         "items": out_dir / "items.csv",
+        "users": out_dir / "users.csv",
     }
     with (
         open(paths["train"], "w", newline="", encoding="utf-8") as tr,
@@ -357,6 +359,18 @@ def export_split(
             w.writerow(
                 [pid, catalog.title[n], catalog.category[n], catalog.brand[n], catalog.price[n]]
             )
+    # Segment fields of consenting shoppers only: without consent a profile is not used anywhere.
+    with factory() as session:
+        profiles = session.execute(
+            select(Shopper.id, Shopper.age_band, Shopper.gender)
+            .where(Shopper.consent.is_(True))
+            .order_by(Shopper.id)
+        ).all()
+    with open(paths["users"], "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["user", "age_band", "gender"])
+        for sid, age, gender in profiles:
+            w.writerow([sid, age or "", gender or ""])
     return paths
 
 

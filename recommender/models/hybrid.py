@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.base import RecommenderModel
+from recommender.base import RecommenderModel, top_k_rows
 
 
 def standardise(scores: np.ndarray) -> np.ndarray:
@@ -33,6 +33,7 @@ class Hybrid(RecommenderModel):
         cold_source: str | None = None,
         cold_weight: float = 1.0,
         half_life_days: float | None = None,
+        new_item_slots: int = 0,
         random_state: int | None = 0,
     ) -> None:
         super().__init__(random_state)
@@ -45,6 +46,10 @@ class Hybrid(RecommenderModel):
         # How fast older events fade when a shopper's history is folded in (applied by the
         # caller that builds the shopper's row from timestamped events; None = no decay).
         self.half_life_days = half_life_days
+        # Slots per page kept for the best-matching items nobody has touched yet. Blended scores
+        # rarely let a new item into the top ten, and without exposure it never collects the
+        # interactions CF needs; tuned on validation (`recommender.evaluation.tune_new_item_slots`).
+        self.new_item_slots = int(new_item_slots)
 
     def _fit(self, user_items: sp.csr_matrix, *, show_progress: bool) -> None:
         # Cold-start path: a shopper with no interactions gets what most shoppers touch.
@@ -75,6 +80,44 @@ class Hybrid(RecommenderModel):
             total[empty] = self.item_popularity
         return total
 
+    def rank(
+        self, scores: np.ndarray, k: int, user_items: sp.csr_matrix
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k, then the best `new_item_slots` new items (by their content score) take the
+        last places of the page unless they already made it on merit. Shoppers without history
+        are left alone: with no profile, a content score says nothing about them.
+
+        A reserved item keeps its own score, so a page's scores are sorted except where a
+        reserved slot sits.
+        """
+        ids, vals = top_k_rows(scores, k)
+        slots = min(self.new_item_slots, k)
+        if slots <= 0 or self.cold_source is None or self.cold_weight <= 0:
+            return ids, vals
+        cold = self.item_popularity == 0
+        if not cold.any():
+            return ids, vals
+        active = np.diff(user_items.indptr) > 0
+        cold_ids, _ = top_k_rows(np.where(cold[None, :], scores, -np.inf), slots)
+        cold_ids[~active] = -1
+        missing = (cold_ids >= 0) & ~(cold_ids[:, :, None] == ids[:, None, :]).any(axis=2)
+        for r in np.flatnonzero(missing.any(axis=1)):  # only rows whose page changes
+            add = cold_ids[r][missing[r]]
+            reserved = set(cold_ids[r][cold_ids[r] >= 0].tolist())
+            page = [int(i) for i in ids[r] if i >= 0]
+            surplus = len(page) + len(add) - k
+            if surplus > 0:
+                # Drop the weakest items that are not themselves reserved new arrivals.
+                drop = [j for j in range(len(page) - 1, -1, -1) if page[j] not in reserved]
+                gone = set(drop[:surplus])
+                page = [p for j, p in enumerate(page) if j not in gone]
+            page += [int(i) for i in add]
+            ids[r] = -1
+            vals[r] = -np.inf
+            ids[r, : len(page)] = page
+            vals[r, : len(page)] = scores[r, page]
+        return ids, vals
+
     def _similar(self, itemid: int) -> np.ndarray:
         total = np.zeros(self.n_items, np.float32)
         for name, model in self.components.items():
@@ -99,6 +142,7 @@ class Hybrid(RecommenderModel):
             "cold_source": self.cold_source,
             "cold_weight": self.cold_weight,
             "half_life_days": self.half_life_days,
+            "new_item_slots": self.new_item_slots,
             "components": {n: m.name for n, m in self.components.items()},
         }
 
@@ -112,6 +156,7 @@ class Hybrid(RecommenderModel):
         self.cold_weight = float(params.get("cold_weight", 1.0))
         hl = params.get("half_life_days")
         self.half_life_days = float(hl) if hl else None
+        self.new_item_slots = int(params.get("new_item_slots", 0))
         self.components = {}
         self._pending = dict(params["components"])
 

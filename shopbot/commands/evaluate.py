@@ -24,6 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--train", type=Path, help="training interactions CSV")
     parser.add_argument("--test", type=Path, help="test interactions CSV")
     parser.add_argument("--items", type=Path, default=None, help="optional item metadata CSV")
+    parser.add_argument(
+        "--users",
+        type=Path,
+        default=None,
+        help="optional user,age_band,gender CSV of consenting shoppers (new-shopper segments)",
+    )
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument(
         "--models", default=None, help="comma-separated subset (popularity and item_knn always run)"
@@ -77,6 +83,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         paths = export_split(factory, args.export_db)
         print(f"exported {paths}", file=sys.stderr)
         args.train, args.test, args.items = paths["train"], paths["test"], paths["items"]
+        args.users = paths["users"]
     if generated is not None:
         rdata.write_interactions_csv(generated / "train.csv", train)
         rdata.write_interactions_csv(generated / "test.csv", test)
@@ -84,7 +91,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         if args.train is None or args.test is None:
             raise CommandError("give --train and --test (or --export-db / --movielens-like)")
-        for path in (args.train, args.test, args.items):
+        for path in (args.train, args.test, args.items, args.users):
             if path is not None and not path.exists():
                 raise CommandError(f"no such file: {path}")
         try:
@@ -95,6 +102,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if len(train) == 0 or len(test) == 0:
         raise CommandError("train and test must both have rows")
     items = rdata.load_items_csv(args.items) if args.items else None
+    try:
+        profiles = rdata.load_profiles_csv(args.users) if args.users else None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     models = [m.strip() for m in args.models.split(",")] if args.models else None
     unknown = sorted(set(models or ()) - set(ALL_MODELS))
     if unknown:
@@ -104,6 +115,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         test,
         k=args.k,
         items=items,
+        profiles=profiles,
         models=models,
         random_state=args.seed,
         log=lambda s: print(s, file=sys.stderr),

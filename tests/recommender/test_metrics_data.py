@@ -165,3 +165,43 @@ def test_shopbot_evaluate_writes_one_object_per_model(tmp_path: Path, capsys) ->
 def test_shopbot_evaluate_rejects_bad_input(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["evaluate", "--train", str(tmp_path / "missing.csv"), "--test", "x.csv"]) != 0
     assert "no such file" in capsys.readouterr().err
+
+
+def test_new_shoppers_with_consent_get_their_segments_page(tmp_path: Path) -> None:
+    """Women of 25-34 buy items 0-4, men of 45-54 items 5-9; 10-14 are popular with everybody.
+    Brand-new shoppers in the test: the served model gives consenting ones their segment's items
+    (recall 1), everybody else the popularity page, which misses them."""
+    train, test = [], []
+    for u in range(40):
+        seg = range(0, 5) if u % 2 == 0 else range(5, 10)
+        train += [(f"u{u}", f"i{i}", 1) for i in seg if (i + u) % 3]
+        train += [(f"u{u}", f"i{i}", 1) for i in range(10, 15) if (i + u) % 5 < 2]
+    profiles = ["user,age_band,gender"] + [
+        f"u{u},{'25-34,F' if u % 2 == 0 else '45-54,M'}" for u in range(40)
+    ]
+    for n in range(6):  # new shoppers: n0..n3 consented, n4 and n5 did not
+        seg = range(0, 5) if n % 2 == 0 else range(5, 10)
+        test += [(f"n{n}", f"i{i}", 2) for i in seg]
+        if n < 4:
+            profiles.append(f"n{n},{'25-34,F' if n % 2 == 0 else '45-54,M'}")
+    _write(tmp_path / "train.csv", train)
+    _write(tmp_path / "test.csv", test)
+    (tmp_path / "users.csv").write_text("\n".join(profiles) + "\n", encoding="utf-8")
+    out = tmp_path / "report.json"
+    args = [
+        "evaluate",
+        "--train",
+        str(tmp_path / "train.csv"),
+        "--test",
+        str(tmp_path / "test.csv"),
+    ]
+    assert (
+        main([*args, "--users", str(tmp_path / "users.csv"), "--k", "5", "--json", str(out)]) == 0
+    )
+    by = {m["model"]: m for m in json.loads(out.read_text())["models"]}
+    assert by["popularity"]["cold_start"]["new_shoppers_recall"] == 0.0
+    # 4 of the 6 new shoppers consented and get all five of their segment's items.
+    assert by["hybrid"]["cold_start"]["new_shoppers_recall"] == pytest.approx(4 / 6)
+    # A profile file without the header is refused with the reason.
+    (tmp_path / "bad.csv").write_text("n0,25-34,F\n", encoding="utf-8")
+    assert main([*args, "--users", str(tmp_path / "bad.csv")]) != 0

@@ -169,3 +169,66 @@ def test_resnick_prediction_follows_neighbours() -> None:
     m = UserPearsonCF(k=5, gamma=1.0).fit(sp.csr_matrix(r))
     pred = m.predict(sp.csr_matrix(r[:1]), np.array([3]))[0, 0]
     assert pred > 3.0  # own mean is 3; like-minded neighbours liked item 3
+
+
+def wide_tastes_with_new_items() -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Items 0-9 are taste A, 10-19 taste B; each shopper holds 5 of their taste's 10 items.
+    Items 20 (A) and 21 (B) have just arrived: no interactions, only content."""
+    rng = np.random.default_rng(0)
+    rows, cols = [], []
+    for u in range(40):
+        base = 0 if u % 2 == 0 else 10
+        for i in rng.choice(10, 5, replace=False):
+            rows.append(u)
+            cols.append(base + int(i))
+    x = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(40, 22))
+    taste = np.vstack([np.repeat(np.eye(2), 10, axis=0), np.eye(2)])
+    return x, sp.csr_matrix(taste, dtype=np.float32)
+
+
+def test_hybrid_keeps_a_place_for_the_new_item_of_the_shoppers_taste() -> None:
+    """With one new-arrival slot every shopper with history sees the new item of their own taste
+    in the page's last place, never the other taste's; the rest of the page is the CF ranking."""
+    x, feats = wide_tastes_with_new_items()
+
+    def make(slots: int) -> Hybrid:
+        model = Hybrid(
+            {"ease": EASE(l2=50.0), "content": ContentModel(feats)},
+            {"ease": 1.0},
+            cold_source="content",
+            cold_weight=0.01,
+            new_item_slots=slots,
+        )
+        model.fit(x)
+        return model
+
+    with_slot, without = make(1), make(0)
+    for u in range(x.shape[0]):
+        own, other = (20, 21) if u % 2 == 0 else (21, 20)
+        ids, _ = with_slot.recommend(x[u], k=3)
+        plain, _ = without.recommend(x[u], k=3)
+        assert ids[-1] == own and other not in ids, (u, ids)
+        assert not {20, 21} & set(plain.tolist())  # the blend alone keeps new items off the page
+        np.testing.assert_array_equal(ids[:2], plain[:2])
+    # A batch gets the same pages as one shopper at a time.
+    batch, _ = with_slot.recommend(x[:6], k=3)
+    for u in range(6):
+        np.testing.assert_array_equal(batch[u], with_slot.recommend(x[u], k=3)[0])
+    # No history, no content profile: a new shopper's page is left to popularity.
+    ids, _ = with_slot.recommend(sp.csr_matrix((1, 22), dtype=np.float32), k=3)
+    assert not {20, 21} & set(ids.tolist())
+
+
+def test_new_item_slots_survive_save_and_load(tmp_path: Path) -> None:
+    x, feats = wide_tastes_with_new_items()
+    model = Hybrid(
+        {"ease": EASE(l2=1.0), "content": ContentModel(feats)},
+        {"ease": 1.0},
+        cold_source="content",
+        cold_weight=0.1,
+        new_item_slots=2,
+    )
+    model.fit(x)
+    loaded = RecommenderModel.load(model.save(tmp_path / "h.npz"))
+    assert getattr(loaded, "new_item_slots", None) == 2
+    np.testing.assert_array_equal(loaded.recommend(x[:4], k=3)[0], model.recommend(x[:4], k=3)[0])

@@ -199,6 +199,36 @@ def test_training_artifacts_load_and_serve(factory: sessionmaker, tmp_path: Path
     assert all(0.0 <= p <= 1.0 for p in probs.values())
 
 
+def test_new_arrivals_get_the_served_models_slots(factory: sessionmaker, tmp_path: Path) -> None:
+    """The tuned new-arrival share holds live: a phone shopper's page of ten keeps a place for
+    the best-matching product launched this week, explained as 新品, and not for an unrelated one."""
+    _seed_history(factory)
+    settings = Settings(_url(tmp_path), tmp_path, tmp_path / "artifacts")
+    train_from_database(settings, progress=False)
+    with session_scope(factory) as s:
+        for pid, cat, brand, title in (
+            ("new-phone", "手机", "华为", "华为手机Max新款"),
+            ("new-snack", "零食", "百草味", "百草味零食新口味"),
+        ):
+            s.add(
+                Product(
+                    id=pid, title=title, category=cat, brand=brand, price=2000, list_price=2400,
+                    attributes={"color": "黑色"}, tags=[], stock=5,
+                )
+            )  # fmt: skip
+        for pid in ("p0", "p1", "p2"):  # Huawei phones
+            repo.record_event(s, "phonefan", "view", product_id=pid)
+    svc = RecommenderService(factory, tmp_path / "artifacts")
+    assert svc.model is not None
+    svc.model.new_item_slots = 1  # type: ignore[attr-defined]
+    res = svc.recommend("phonefan", 10)
+    fresh = [r for r in res.items if r.source == "new_item"]
+    assert [r.item_id for r in fresh] == ["new-phone"], [(r.item_id, r.source) for r in res.items]
+    assert fresh[0].reason == "新品上架"
+    assert "new-snack" not in _ids(res)
+    assert len(res.items) == 10
+
+
 def _offer(factory: sessionmaker, **kw: object) -> None:
     now = datetime.utcnow()
     fields = dict(
