@@ -708,17 +708,18 @@ class RecommenderService:
             return page
         ids = [self.catalog.items.ids[i] for i in page]
         with _use(self.factory, session) as session:
-            fresh = repo.get_products(session, ids)
+            fresh = repo.stock_and_price(session, ids)
         out = []
         for idx, pid in zip(page, ids, strict=False):
-            p = fresh.get(pid)
-            if p is None:
+            found = fresh.get(pid)
+            if found is None:
                 continue
-            if filters.in_stock and p.stock <= 0:
+            stock, price = found
+            if filters.in_stock and stock <= 0:
                 continue
-            if filters.price_max is not None and float(p.price) > filters.price_max:
+            if filters.price_max is not None and price > filters.price_max:
                 continue
-            if filters.price_min is not None and float(p.price) < filters.price_min:
+            if filters.price_min is not None and price < filters.price_min:
                 continue
             out.append(idx)
         return out

@@ -171,6 +171,18 @@ def get_products(session: Session, ids: Iterable[str]) -> dict[str, Product]:
     return {p.id: p for p in rows}
 
 
+def stock_and_price(session: Session, ids: Iterable[str]) -> dict[str, tuple[int, float]]:
+    """Current stock and price of the given products: the columns only, no ORM objects, because
+    the recommender re-checks every page against them on the request path."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Product.id, Product.stock, Product.price).where(Product.id.in_(wanted))
+    )
+    return {pid: (int(stock), float(price)) for pid, stock, price in rows}
+
+
 def search_products(
     session: Session,
     *,
