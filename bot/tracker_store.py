@@ -43,6 +43,22 @@ def tracker_store_url() -> str:
     return f"sqlite:///{os.path.join(var_dir, 'tracker.db')}"
 
 
+def _sqlite_write_ahead_log(engine: Any) -> None:
+    """The embedded SQLite tracker commits after every turn: with the write-ahead log and
+    synchronous=NORMAL a commit no longer waits for an fsync (a committed turn still survives a
+    crash of Rasa; only a power cut can lose the last turns), and readers never block the writer."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    engine.dispose()  # connections opened while the tables were created get the pragmas too
+
+
 def forget_requested(tracker: DialogueStateTracker, since: int = 0) -> bool:
     """True when events[since:] hold an action_forget_me that completed its deletion."""
     events = list(tracker.events)[since:]
@@ -85,6 +101,12 @@ class ShopTrackerStore(SQLTrackerStore):
     ) -> None:
         # SQLTrackerStore takes a complete URL through `host` ("dialect://..."), see get_db_url.
         super().__init__(domain=domain, host=host or tracker_store_url(), **kwargs)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        ):
+            _sqlite_write_ahead_log(self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:

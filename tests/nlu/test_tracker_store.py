@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -99,3 +101,10 @@ async def test_stored_user_text_is_redacted_and_the_count_stays_right(store) -> 
     assert kept.latest_message.text.endswith("想买跑鞋") and "[手机号]" in kept.latest_message.text
     assert kept.latest_message.intent["name"] == "search_product"
     assert len(kept.events) == len(alice.events)  # every event stored once, none dropped
+
+
+def test_embedded_sqlite_tracker_commits_through_the_write_ahead_log(tmp_path: Path) -> None:
+    store = ShopTrackerStore(host=f"sqlite:///{tmp_path / 'tracker.db'}")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
