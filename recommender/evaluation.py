@@ -508,6 +508,9 @@ def tune_new_item_slots(
     validation NDCG stays within `NEW_ITEM_NDCG_BUDGET` of the best choice's: exposure for new
     products is worth a little precision, but not more.
     """
+    cold = hybrid.item_popularity == 0
+    if not cold.any() or val[:, cold].sum() == 0:
+        return 0  # no new item was wanted during validation: no evidence for any share
     x = fit[users]
     scores = hybrid.score(x if scoring is None else scoring[users])
     scores[x.nonzero()] = -np.inf

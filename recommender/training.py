@@ -307,6 +307,7 @@ def train_from_database(
         **{k: manifest[k] for k in ("items", "shoppers", "interactions", "purchase_model")},
         "hybrid_weights": info.get(SERVED, {}).get("params", {}).get("weights"),
         "hybrid_half_life_days": info.get(SERVED, {}).get("params", {}).get("half_life_days"),
+        "hybrid_new_item_slots": info.get(SERVED, {}).get("params", {}).get("new_item_slots"),
     }
 
 

@@ -232,3 +232,34 @@ def test_new_item_slots_survive_save_and_load(tmp_path: Path) -> None:
     loaded = RecommenderModel.load(model.save(tmp_path / "h.npz"))
     assert getattr(loaded, "new_item_slots", None) == 2
     np.testing.assert_array_equal(loaded.recommend(x[:4], k=3)[0], model.recommend(x[:4], k=3)[0])
+
+
+def test_new_item_slots_are_tuned_on_what_validation_shoppers_wanted() -> None:
+    from recommender.base import top_k_rows
+    from recommender.evaluation import tune_new_item_slots
+
+    x, feats = wide_tastes_with_new_items()
+    hybrid = Hybrid(
+        {"ease": EASE(l2=50.0), "content": ContentModel(feats)},
+        {"ease": 1.0},
+        cold_source="content",
+        cold_weight=0.01,
+    )
+    hybrid.fit(x)
+    users = np.arange(x.shape[0])
+    scores = hybrid.score(x)
+    scores[x.nonzero()] = -np.inf
+    scores[:, 20:] = -np.inf
+    warm, _ = top_k_rows(scores, 2)  # each shopper's two best unseen items of their taste
+    own_new = np.where(users % 2 == 0, 20, 21)
+
+    def truth(cols: np.ndarray) -> sp.csr_matrix:
+        rows = np.repeat(users, cols.shape[1])
+        return sp.csr_matrix((np.ones(rows.size, np.float32), (rows, cols.ravel())), shape=x.shape)
+
+    # Validation shoppers took both warm items and their taste's new arrival: one slot wins, a
+    # second (the other taste's new item, pushing out a wanted warm item) costs too much.
+    wanted = truth(np.column_stack([warm, own_new]))
+    assert tune_new_item_slots(hybrid, x, wanted, 3, users) == 1
+    # Nobody touched a new item during validation: no evidence, no share.
+    assert tune_new_item_slots(hybrid, x, truth(warm), 3, users) == 0
