@@ -186,19 +186,25 @@ def wide_tastes_with_new_items() -> tuple[sp.csr_matrix, sp.csr_matrix]:
     return x, sp.csr_matrix(taste, dtype=np.float32)
 
 
+def slot_hybrid(feats: sp.csr_matrix, *, l2: float, cold_weight: float, slots: int = 0) -> Hybrid:
+    """EASE blended with a content cold path: the hybrid the new-arrival tests build."""
+    model = Hybrid(
+        {"ease": EASE(l2=l2), "content": ContentModel(feats)},
+        {"ease": 1.0},
+        cold_source="content",
+        cold_weight=cold_weight,
+        new_item_slots=slots,
+    )
+    return model
+
+
 def test_hybrid_keeps_a_place_for_the_new_item_of_the_shoppers_taste() -> None:
     """With one new-arrival slot every shopper with history sees the new item of their own taste
     in the page's last place, never the other taste's; the rest of the page is the CF ranking."""
     x, feats = wide_tastes_with_new_items()
 
     def make(slots: int) -> Hybrid:
-        model = Hybrid(
-            {"ease": EASE(l2=50.0), "content": ContentModel(feats)},
-            {"ease": 1.0},
-            cold_source="content",
-            cold_weight=0.01,
-            new_item_slots=slots,
-        )
+        model = slot_hybrid(feats, l2=50.0, cold_weight=0.01, slots=slots)
         model.fit(x)
         return model
 
@@ -221,13 +227,7 @@ def test_hybrid_keeps_a_place_for_the_new_item_of_the_shoppers_taste() -> None:
 
 def test_new_item_slots_survive_save_and_load(tmp_path: Path) -> None:
     x, feats = wide_tastes_with_new_items()
-    model = Hybrid(
-        {"ease": EASE(l2=1.0), "content": ContentModel(feats)},
-        {"ease": 1.0},
-        cold_source="content",
-        cold_weight=0.1,
-        new_item_slots=2,
-    )
+    model = slot_hybrid(feats, l2=1.0, cold_weight=0.1, slots=2)
     model.fit(x)
     loaded = RecommenderModel.load(model.save(tmp_path / "h.npz"))
     assert getattr(loaded, "new_item_slots", None) == 2
@@ -239,12 +239,7 @@ def test_new_item_slots_are_tuned_on_what_validation_shoppers_wanted() -> None:
     from recommender.evaluation import tune_new_item_slots
 
     x, feats = wide_tastes_with_new_items()
-    hybrid = Hybrid(
-        {"ease": EASE(l2=50.0), "content": ContentModel(feats)},
-        {"ease": 1.0},
-        cold_source="content",
-        cold_weight=0.01,
-    )
+    hybrid = slot_hybrid(feats, l2=50.0, cold_weight=0.01)
     hybrid.fit(x)
     users = np.arange(x.shape[0])
     scores = hybrid.score(x)
