@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "TRAIN/TEST are CSV files with header user,item,timestamp (extra columns such as "
             "event allowed; every row is an implicit positive). ITEMS: item,title,category,brand,price. "
             "Use --export-db DIR to write the demo store's split (held-out final week) first, or "
-            "--movielens-like DIR for a synthetic MovieLens-100k-shaped split."
+            "--movielens-100k DIR for the real MovieLens-100k (80/20 per-user split), "
+            "--movielens-like DIR for a synthetic one of the same shape."
         ),
     )
     parser.add_argument("--train", type=Path, help="training interactions CSV")
@@ -51,6 +52,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write a synthetic MovieLens-100k-shaped 80/20 per-user split to DIR",
     )
     parser.add_argument("--movielens", type=Path, default=None, help="a real MovieLens u.data file")
+    parser.add_argument(
+        "--movielens-100k",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=(
+            "the real MovieLens-100k, fetched once into DIR/u.data from the copy RecBole's wheel "
+            "ships on PyPI, then split 80/20 per user"
+        ),
+    )
     parser.add_argument("--taobao", type=Path, default=None, help="a Taobao UserBehavior.csv file")
     parser.set_defaults(func=_evaluate)
 
@@ -62,6 +73,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.k < 1 or args.k > 100:
         raise CommandError("--k must be between 1 and 100")
     generated = None
+    if args.movielens_100k is not None:
+        from shopbot.datasets import fetch_movielens_100k
+
+        args.movielens = fetch_movielens_100k(args.movielens_100k)
     if args.movielens_like is not None:
         train, test = movielens_like_split(args.seed)
         generated = args.movielens_like
