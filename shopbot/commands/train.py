@@ -1,4 +1,4 @@
-"""`shopbot train recommender | rasa | nlu --report`."""
+"""`shopbot train recommender | rasa | nlu --report | nlu --baseline`."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     nlu.add_argument(
         "--report", action="store_true", help="run cross-validation and write the report"
     )
+    nlu.add_argument(
+        "--baseline",
+        action="store_true",
+        help="seconds-long char-n-gram logistic-regression cross-validation of the intents "
+        "(for working on the data; --report is the real figure)",
+    )
     nlu.add_argument("--folds", type=int, default=5)
     nlu.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "nlu-report")
     nlu.set_defaults(func=_nlu)
@@ -55,6 +61,14 @@ def _rasa(args: argparse.Namespace) -> int:
 def _nlu(args: argparse.Namespace) -> int:
     from bot.training import nlu_report
 
+    if args.baseline:
+        from bot.nlu_baseline import intent_baseline
+
+        result = intent_baseline(folds=args.folds)
+        for error in result.pop("errors"):
+            print(f"{error['intent']:>20} -> {error['predicted']:<20} {error['text']}")
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
     if not args.report:
         from bot.training import train_rasa
 
