@@ -70,7 +70,7 @@ class Stack:
                     "action_endpoint": {"url": f"http://127.0.0.1:{self.proxy.port}/webhook"},
                     "tracker_store": {"type": "bot.tracker_store.ShopTrackerStore"},
                     "lock_store": {
-                        "type": "redis",
+                        "type": "bot.lock_store.AtomicRedisLockStore",
                         "url": "127.0.0.1",
                         "port": 6379,
                         "db": 2,
