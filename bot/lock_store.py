@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LockError, RedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 T = TypeVar("T")
@@ -49,7 +49,7 @@ class AtomicRedisLockStore(RedisLockStore):
 
         return self.red.transaction(run, key, value_from_callable=True)
 
-    def issue_ticket(self, conversation_id: str, lock_lifetime: float = 60) -> int:
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         def change(lock: TicketLock | None) -> tuple[TicketLock, int]:
             lock = lock or self.create_lock(conversation_id)
             return lock, lock.issue_ticket(lock_lifetime)
