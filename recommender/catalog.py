@@ -54,6 +54,8 @@ class Catalog:
     tags: list[list[str]]
     colors: list[list[str]] = field(default_factory=list)
     sizes: list[list[str]] = field(default_factory=list)
+    # Lookup structures derived from the columns above, built once per catalogue (see `codes`).
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -105,6 +107,44 @@ class Catalog:
             }
             for p in products
         )
+
+    def codes(self, column: str) -> tuple[dict[str, int], np.ndarray]:
+        """Integer codes of a categorical column ("category" or "brand"): value -> code, and the
+        code of every item. Membership tests over 100k object strings cost milliseconds with
+        np.isin; a boolean table indexed by these codes costs microseconds."""
+        key = f"codes:{column}"
+        if key not in self._cache:
+            values = getattr(self, column)
+            index: dict[str, int] = {}
+            codes = np.fromiter(
+                (index.setdefault(v, len(index)) for v in values), np.int64, len(values)
+            )
+            self._cache[key] = (index, codes)
+        cached: tuple[dict[str, int], np.ndarray] = self._cache[key]
+        return cached
+
+    def isin(self, column: str, wanted: Iterable[Any]) -> np.ndarray:
+        """Mask of items whose `column` equals one of `wanted` (what np.isin answers)."""
+        index, codes = self.codes(column)
+        table = np.zeros(len(index), bool)
+        table[[index[w] for w in wanted if isinstance(w, str) and w in index]] = True
+        return table[codes]
+
+    def attr_mask(self, column: str, wanted: str) -> np.ndarray:
+        """Mask of items with a `column` ("colors" or "sizes") value equal to or containing
+        `wanted`. Distinct values are few, so the test runs once per value, not per item."""
+        key = f"attr:{column}"
+        if key not in self._cache:
+            by_value: dict[str, list[int]] = {}
+            for n, values in enumerate(getattr(self, column)):
+                for v in values:
+                    by_value.setdefault(v, []).append(n)
+            self._cache[key] = {v: np.asarray(ix, np.int64) for v, ix in by_value.items()}
+        mask = np.zeros(len(self), bool)
+        for value, items in self._cache[key].items():
+            if wanted == value or wanted in value:
+                mask[items] = True
+        return mask
 
     def consumable(self) -> np.ndarray:
         return np.asarray(

@@ -92,20 +92,45 @@ class ContentIndex:
         centroid = np.asarray(self.features[list(rows)].mean(axis=0)).ravel()
         return np.asarray(self.features @ centroid, np.float32).ravel()
 
-    def profile_scores(self, rows: Sequence[int], weights: Sequence[float]) -> np.ndarray:
+    def profile_scores(
+        self, rows: Sequence[int] | np.ndarray, weights: Sequence[float] | np.ndarray
+    ) -> np.ndarray:
         """Similarity to a weighted interest profile (e.g. events weighted by type and recency)."""
         if not len(rows):
             return np.zeros(len(self.catalog), np.float32)
-        w = sp.csr_matrix(
-            (np.asarray(weights, np.float32), ([0] * len(rows), list(rows))),
-            shape=(1, len(self.catalog)),
-        )
-        profile = normalize(w @ self.features, norm="l2", axis=1).toarray().ravel()
+        profile = self.profile_vector(rows, weights)
         # Sparse matrix x dense vector: one pass over the features, no sparse result to build.
         return np.asarray(self.features @ profile, np.float32).ravel()
 
+    def profile_vector(
+        self, rows: Sequence[int] | np.ndarray, weights: Sequence[float] | np.ndarray
+    ) -> np.ndarray:
+        """L2-normalised weighted sum of the rows' features, as a dense token vector.
+
+        The arithmetic of `normalize(w @ features)` for a one-row `w` (float32 products summed
+        item by item in ascending item order, the norm in float64), done on the CSR arrays: on
+        the request path the sparse constructors cost more than the sums.
+        """
+        f = self.features
+        items, inverse = np.unique(np.asarray(rows, np.int64), return_inverse=True)
+        per_item = np.zeros(len(items), np.float32)
+        np.add.at(per_item, inverse, np.asarray(weights, np.float32))
+        positions, lengths = row_positions(f.indptr, items)
+        tokens = f.indices[positions]
+        profile = np.zeros(f.shape[1], np.float32)
+        np.add.at(profile, tokens, np.repeat(per_item, lengths) * f.data[positions])
+        _normalise_l2(profile, np.unique(tokens))
+        return profile
+
     def query_vector(self, prefs: Mapping[str, Any]) -> sp.csr_matrix:
         """Stated preferences (category, brand, color, recipient, free text, ...) as a token vector."""
+        idx, vals = self._query_tokens(prefs)
+        vec = sp.csr_matrix(
+            (vals, ([0] * len(idx), idx)), shape=(1, len(self.vocab)), dtype=np.float32
+        )
+        return normalize(vec, norm="l2", axis=1)
+
+    def _query_tokens(self, prefs: Mapping[str, Any]) -> tuple[list[int], list[float]]:
         tokens: dict[str, float] = {}
 
         def add(tok: str, weight: float) -> None:
@@ -126,21 +151,77 @@ class ContentIndex:
                 add(f"w:{w}", 1.0)
         idx = [self.vocab[t] for t in tokens]
         vals = [tokens[t] * float(self.idf[self.vocab[t]]) for t in tokens]
-        vec = sp.csr_matrix(
-            (vals, ([0] * len(idx), idx)), shape=(1, len(self.vocab)), dtype=np.float32
-        )
-        return normalize(vec, norm="l2", axis=1)
+        return idx, vals
 
     def query_scores(self, prefs: Mapping[str, Any]) -> np.ndarray:
-        vec = self.query_vector(prefs)
-        if vec.nnz == 0:
+        idx, vals = self._query_tokens(prefs)
+        if not idx:
             return np.zeros(len(self.catalog), np.float32)
-        return np.asarray(self.features @ vec.toarray().ravel(), np.float32).ravel()
+        # query_vector(prefs).toarray(), built dense: the sparse round trip costs more here.
+        vec = np.zeros(len(self.vocab), np.float32)
+        used = np.asarray(idx, np.int64)
+        vec[used] = np.asarray(vals, np.float32)
+        _normalise_l2(vec, used)
+        return np.asarray(self.features @ vec, np.float32).ravel()
 
     def item_item(self, k: int = 50) -> sp.csr_matrix:
         from recommender.models.item_knn import prune_top_k
 
         return prune_top_k((self.features @ self.features.T).tocsr(), k)
+
+
+def _normalise_l2(vec: np.ndarray, used: np.ndarray) -> None:
+    """Scale a float32 vector, nonzero at `used` only, to unit L2 norm in place, with the
+    arithmetic of sklearn's sparse `normalize`: float32 squares summed in float64, division in
+    float64 rounded back to float32."""
+    norm = float(np.sqrt(np.sum(np.square(vec[used]), dtype=np.float64)))
+    if norm > 0:
+        vec[used] = (vec[used].astype(np.float64) / norm).astype(np.float32)
+
+
+def row_positions(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a CSR matrix's indices/data of the given rows' entries, row after row, and
+    each row's entry count."""
+    rows = np.asarray(rows, np.int64)
+    starts = indptr[rows].astype(np.int64)
+    lengths = indptr[rows + 1].astype(np.int64) - starts
+    offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return np.arange(int(lengths.sum()), dtype=np.int64) + offsets, lengths
+
+
+def row_dots(
+    features: sp.csr_matrix, rows_a: Sequence[int] | np.ndarray, rows_b: Sequence[int] | np.ndarray
+) -> np.ndarray:
+    """Dense len(rows_a) x len(rows_b) dot products of rows of a CSR matrix without duplicate
+    entries: each entry the same sum, in the same order, as
+    `(features[rows_a] @ features[rows_b].T).toarray()`, without building three sparse matrices
+    for a few dozen rows (their constructors dominate at that size)."""
+    a = np.asarray(rows_a, np.int64)
+    b = np.asarray(rows_b, np.int64)
+    out = np.zeros((len(a), len(b)), features.dtype)
+    if not len(a) or not len(b):
+        return out
+    b_pos, b_len = row_positions(features.indptr, b)
+    tokens, token_row = np.unique(features.indices[b_pos], return_inverse=True)
+    # One extra all-zero row stands for every token that no row of b has.
+    dense_b = np.zeros((len(tokens) + 1, len(b)), features.dtype)
+    dense_b[token_row, np.repeat(np.arange(len(b)), b_len)] = features.data[b_pos]
+    a_pos, a_len = row_positions(features.indptr, a)
+    a_tok = features.indices[a_pos]
+    loc = np.searchsorted(tokens, a_tok)
+    found = loc < len(tokens)
+    found[found] = tokens[loc[found]] == a_tok[found]
+    loc[~found] = len(tokens)
+    # Row r's i-th entry goes to slot [r, i]; shorter rows are padded with zero products.
+    width = int(a_len.max(initial=0))
+    rank = np.arange(len(a_pos)) - np.repeat(np.cumsum(a_len) - a_len, a_len)
+    padded = np.zeros((len(a), width, len(b)), features.dtype)
+    padded[np.repeat(np.arange(len(a)), a_len), rank] = features.data[a_pos, None] * dense_b[loc]
+    # Entries added one after another, as the sparse product does (a sum over the axis could
+    # pair them up, which rounds differently); adding a padding zero changes nothing.
+    for i in range(width):
+        out += padded[:, i]
+    return out
 
 
 def _values(value: Any) -> list[str]:

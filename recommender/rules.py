@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.catalog import Catalog
+from recommender.content import row_dots
 
 if TYPE_CHECKING:
     from recommender.service import Filters
@@ -26,29 +27,25 @@ def filter_mask(catalog: Catalog, filters: Filters) -> np.ndarray:
         mask &= catalog.stock > 0
     cats = tuple(c for c in ((filters.category,) if filters.category else ()) + filters.categories)
     if cats:
-        mask &= np.isin(catalog.category, np.asarray(cats, dtype=object))
+        mask &= catalog.isin("category", cats)
     if filters.exclude_categories:
-        mask &= ~np.isin(catalog.category, np.asarray(filters.exclude_categories, dtype=object))
+        mask &= ~catalog.isin("category", filters.exclude_categories)
     if filters.brands:
-        mask &= np.isin(catalog.brand, np.asarray(filters.brands, dtype=object))
+        mask &= catalog.isin("brand", filters.brands)
     if filters.exclude_brands:
-        mask &= ~np.isin(catalog.brand, np.asarray(filters.exclude_brands, dtype=object))
+        mask &= ~catalog.isin("brand", filters.exclude_brands)
     if filters.price_min is not None:
         mask &= catalog.price >= filters.price_min
     if filters.price_max is not None:
         mask &= catalog.price <= filters.price_max
     if filters.color:
-        mask &= _attr_mask(catalog.colors, filters.color)
+        mask &= catalog.attr_mask("colors", filters.color)
     if filters.size:
-        mask &= _attr_mask(catalog.sizes, filters.size)
+        mask &= catalog.attr_mask("sizes", filters.size)
     if filters.exclude_items:
         idx = [catalog.items.index[i] for i in filters.exclude_items if i in catalog.items.index]
         mask[idx] = False
     return mask
-
-
-def _attr_mask(values: list[list[str]], wanted: str) -> np.ndarray:
-    return np.asarray([any(wanted == v or wanted in v for v in vs) for vs in values], bool)
 
 
 def relax(filters: Filters, step: str) -> Filters:
@@ -92,15 +89,12 @@ def diversify(
     one category, and nothing nearly identical (content cosine above `max_similarity`) to an
     item already on the page. Falls back to the plain order if the rules leave the page short.
 
-    Only the first `window` candidates are considered; their pairwise similarities come from one
-    sparse product, so the greedy loop does plain array lookups.
+    Only the first `window` candidates are considered. Their pairwise similarities are computed
+    for a prefix of the window, doubled whenever the greedy walk gets past it: a page is usually
+    filled from the first few dozen candidates.
     """
     head = np.asarray(order[:window], np.int64)
-    sims = (
-        (features[head] @ features[head].T).toarray()
-        if features is not None and len(head)
-        else None
-    )
+    sims = np.zeros((0, 0), np.float32)
     cats = catalog.category[head]
     brands = catalog.brand[head]
     picked: list[int] = []
@@ -114,8 +108,12 @@ def diversify(
             continue
         if max_per_category is not None and cat_counts.get(key[0], 0) >= max_per_category:
             continue
-        if sims is not None and picked and sims[pos, picked].max() > max_similarity:
-            continue
+        if features is not None and picked:
+            if pos >= len(sims):
+                size = min(len(head), max(2 * len(sims), 2 * k + 8, pos + 1))
+                sims = row_dots(features, head[:size], head[:size])
+            if sims[pos, picked].max() > max_similarity:
+                continue
         picked.append(pos)
         counts[key] = counts.get(key, 0) + 1
         cat_counts[key[0]] = cat_counts.get(key[0], 0) + 1

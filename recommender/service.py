@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -19,14 +20,15 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal_column, null, select, true, union_all
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Select
 
 from recommender import offers as offer_engine
 from recommender import rules
 from recommender.base import RecommenderModel
 from recommender.catalog import Catalog
-from recommender.content import ContentIndex, price_fit
+from recommender.content import ContentIndex, price_fit, row_dots
 from recommender.data import EVENT_WEIGHTS, IdMap
 from recommender.explain import reason_for
 from recommender.ranker import ItemStats, PurchaseModel, ShopperState, build_features
@@ -83,6 +85,61 @@ REFRESH_SECONDS = 60.0
 PROMOTED_SHARE = 0.2
 NEW_ITEM_DAYS = 14
 DAY = 86400.0
+# Catalogues at least this long pick the candidate pool from a sampled threshold first.
+PREFILTER_MIN_ITEMS = 20_000
+SAMPLE_STRIDE = 16
+
+
+def _shopper_statement() -> Select:
+    """Everything a request reads about a shopper in one round trip: the profile columns, then
+    the latest RECENT_EVENTS events on products (kind 0, newest first) and the cart (kind 1).
+    No row: no such shopper; one row with kind NULL: a shopper without events or cart.
+
+    Built once on Core tables: constructing an ORM statement per request, and loading ORM
+    objects, cost several times the queries themselves on the request path.
+    """
+    shoppers, events, carts = Shopper.__table__, Event.__table__, CartItem.__table__
+    shopper_id = bindparam("shopper_id")
+    recent = (
+        select(
+            literal_column("0").label("kind"),
+            events.c.id.label("event_id"),
+            events.c.product_id,
+            events.c.type,
+            events.c.dwell_seconds,
+            events.c.ts,
+        )
+        .where(events.c.shopper_id == shopper_id, events.c.product_id.is_not(None))
+        .order_by(events.c.ts.desc(), events.c.id.desc())
+        .limit(RECENT_EVENTS)
+        .subquery()
+    )
+    cart = select(literal_column("1"), null(), carts.c.product_id, null(), null(), null()).where(
+        carts.c.shopper_id == shopper_id
+    )
+    rows = union_all(select(recent), cart).subquery()
+    return (
+        select(
+            shoppers.c.consent,
+            *[shoppers.c[f] for f in repo.PROFILE_FIELDS],
+            rows.c.kind,
+            rows.c.product_id,
+            rows.c.type,
+            rows.c.dwell_seconds,
+            rows.c.ts,
+        )
+        .select_from(shoppers.outerjoin(rows, true()))
+        .where(shoppers.c.id == shopper_id)
+        # Cart rows by product id: the order SQLite's primary-key scan gave the old cart query.
+        .order_by(rows.c.kind, rows.c.ts.desc(), rows.c.event_id.desc(), rows.c.product_id)
+    )
+
+
+_SHOPPER_ROWS = _shopper_statement()
+# repo.stock_and_price's query, built once (the page re-check runs on every request).
+_STOCK_AND_PRICE = select(
+    Product.__table__.c.id, Product.__table__.c.stock, Product.__table__.c.price
+).where(Product.__table__.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -232,11 +289,26 @@ class RecommenderService:
         cat_to_model = np.asarray(
             [self.model_items.index.get(i, -1) for i in catalog.items.ids], np.int64
         )
+        catalog.codes("category")
+        catalog.codes("brand")
+        popularity = pop / max(pop.max(initial=0.0), 1.0)
+        trending = trend / max(trend.max(initial=0.0), 1.0)
+        loaded_at = utcnow().timestamp()
+        # Everything younger than NEW_ITEM_DAYS at any later request is among these (a day of
+        # margin for rounding); the per-request freshness test then looks at them only.
+        maybe_new = np.flatnonzero(catalog.created_ts >= loaded_at - (NEW_ITEM_DAYS + 1) * DAY)
         with self._lock:
             self.catalog = catalog
             self.content = content
-            self.popularity = pop / max(pop.max(initial=0.0), 1.0)
-            self.trending = trend / max(trend.max(initial=0.0), 1.0)
+            self.popularity = popularity
+            self.trending = trending
+            # Shopper-independent parts of the blend, by "cold" (the same products as before,
+            # made once per catalogue instead of once per request).
+            self._popular_part = {True: 0.35 * popularity, False: 0.1 * popularity}
+            self._trending_part = {True: 0.25 * trending, False: 0.05 * trending}
+            self._popularity32 = popularity.astype(np.float32)
+            self._loaded_at = loaded_at
+            self._maybe_new = maybe_new
             self.stats = ItemStats.from_counts(catalog, pop)
             self.copurchase = copurchase
             self.consumable = consumable
@@ -247,6 +319,8 @@ class RecommenderService:
             self.cat_to_model = cat_to_model
             self.model_to_cat = np.full(len(self.model_items), -1, np.int64)
             known = cat_to_model >= 0
+            self._model_known = known
+            self._all_model_known = bool(known.all())
             self.model_to_cat[cat_to_model[known]] = np.flatnonzero(known)
             self._catalog_key = key
             self._checked_at = now
@@ -258,30 +332,23 @@ class RecommenderService:
         if not shopper_id:
             return _Shopper(False, False, {}, [], [], [], ShopperState.empty(now))
         with _use(self.factory, session) as session:
-            shopper = session.get(Shopper, shopper_id)
-            if shopper is None:
-                return _Shopper(False, False, {}, [], [], [], ShopperState.empty(now))
-            # Only the columns scoring needs (ORM objects cost more than the query itself).
-            events = session.execute(
-                select(Event.product_id, Event.type, Event.dwell_seconds, Event.ts)
-                .where(Event.shopper_id == shopper_id, Event.product_id.is_not(None))
-                .order_by(Event.ts.desc(), Event.id.desc())
-                .limit(RECENT_EVENTS)
-            ).all()
-            cart = session.execute(
-                select(CartItem.product_id).where(CartItem.shopper_id == shopper_id)
-            ).all()
-            profile = (
-                {f: getattr(shopper, f) for f in repo.PROFILE_FIELDS} if shopper.consent else {}
-            )
-            consent = bool(shopper.consent)
+            rows = session.execute(_SHOPPER_ROWS, {"shopper_id": shopper_id}).all()
+        if not rows:
+            return _Shopper(False, False, {}, [], [], [], ShopperState.empty(now))
+        consent = bool(rows[0][0])
+        fields = repo.PROFILE_FIELDS
+        profile = dict(zip(fields, rows[0][1 : 1 + len(fields)], strict=True)) if consent else {}
         index = self.catalog.items.index
-        folded = [
-            (index[pid], etype, float(dwell or 0.0), ts.timestamp())
-            for pid, etype, dwell, ts in events
-            if pid in index
-        ]
-        cart_idx = [index[c.product_id] for c in cart if c.product_id in index]
+        folded: list[tuple[int, str, float, float]] = []
+        cart_idx: list[int] = []
+        for row in rows:
+            kind, pid, etype, dwell, ts = row[1 + len(fields) :]
+            if kind is None or pid not in index:
+                continue
+            if kind == 0:
+                folded.append((index[pid], etype, float(dwell or 0.0), ts.timestamp()))
+            else:
+                cart_idx.append(index[pid])
         purchased = [i for i, t, _, _ in folded if t == "purchase"]
         state = ShopperState(
             np.asarray([f[0] for f in folded], np.int64),
@@ -293,32 +360,34 @@ class RecommenderService:
         )
         return _Shopper(True, consent, profile, folded, cart_idx, purchased, state)
 
-    def _model_row(self, shopper: _Shopper) -> sp.csr_matrix | None:
-        """The shopper's interactions as one CSR row over the model's items (fold-in)."""
+    def _model_row(self, shopper: _Shopper) -> tuple[np.ndarray, np.ndarray] | None:
+        """The shopper's interactions as one row over the model's items (fold-in): ascending
+        model item indices and their weights, for `RecommenderModel.score_row`."""
         if self.model is None or not shopper.events:
             return None
-        weights: dict[int, float] = {}
-        latest: dict[int, float] = {}
-        for idx, etype, _, ts in shopper.events:
-            m = int(self.cat_to_model[idx])
-            if m >= 0:
-                weights[m] = weights.get(m, 0.0) + EVENT_WEIGHTS.get(etype, 0.0)
-                latest[m] = max(latest.get(m, ts), ts)
-        cols = [m for m, w in weights.items() if w > 0]
-        if not cols:
+        state = shopper.state
+        model_idx = self.cat_to_model[state.items]
+        keep = model_idx >= 0
+        if not keep.any():
             return None
+        event_weights = np.asarray([EVENT_WEIGHTS.get(t, 0.0) for t in state.types], np.float64)
+        cols, slot = np.unique(model_idx[keep], return_inverse=True)
+        # bincount adds in event order from 0.0, as summing event by event into a dict did.
+        weights = np.bincount(slot, weights=event_weights[keep], minlength=len(cols))
+        latest = np.full(len(cols), -np.inf)
+        np.maximum.at(latest, slot, state.ts[keep])
+        positive = weights > 0
+        if not positive.any():
+            return None
+        cols, weights, latest = cols[positive], weights[positive], latest[positive]
         # The same folding as training (log1p of summed event weights), faded by the age of the
         # latest event with the half-life the hybrid was tuned with: what happened today counts.
-        vals = np.log1p([weights[m] for m in cols]).astype(np.float32)
+        vals = np.log1p(weights).astype(np.float32)
         half_life = getattr(self.model, "half_life_days", None)
         if half_life:
-            age = np.clip(
-                (shopper.state.now - np.asarray([latest[m] for m in cols])) / DAY, 0, None
-            )
+            age = np.clip((state.now - latest) / DAY, 0, None)
             vals = (vals * np.power(0.5, age / half_life)).astype(np.float32)
-        return sp.csr_matrix(
-            (vals, ([0] * len(cols), cols)), shape=(1, len(self.model_items)), dtype=np.float32
-        )
+        return cols, vals
 
     def _cf_scores(self, shopper: _Shopper) -> np.ndarray | None:
         if "cf" not in shopper.memo:
@@ -329,10 +398,13 @@ class RecommenderService:
         row = self._model_row(shopper)
         if row is None or self.model is None:
             return None
-        model_scores = self.model.score(row)[0]
-        out = np.zeros(len(self.catalog), np.float32)
-        known = self.cat_to_model >= 0
-        out[known] = model_scores[self.cat_to_model[known]]
+        model_scores = self.model.score_row(*row)
+        if self._all_model_known:
+            out = model_scores[self.cat_to_model]
+        else:
+            out = np.zeros(len(self.catalog), np.float32)
+            known = self._model_known
+            out[known] = model_scores[self.cat_to_model[known]]
         return _unit(out)
 
     def _content_profile(self, shopper: _Shopper) -> np.ndarray:
@@ -340,16 +412,21 @@ class RecommenderService:
             shopper.memo["content"] = self._compute_content(shopper)
         return shopper.memo["content"]
 
+    def _content_unit(self, shopper: _Shopper) -> np.ndarray:
+        # Retrieval and the ranker both use the scaled content scores.
+        if "content_unit" not in shopper.memo:
+            shopper.memo["content_unit"] = _unit(self._content_profile(shopper))
+        return shopper.memo["content_unit"]
+
     def _compute_content(self, shopper: _Shopper) -> np.ndarray:
         if not shopper.events:
             return np.zeros(len(self.catalog), np.float32)
-        now = shopper.state.now
-        rows = [e[0] for e in shopper.events]
-        weights = [
-            max(EVENT_WEIGHTS.get(t, 0.0), 0.0) * np.exp(-(now - ts) / (7 * DAY)) + 1e-3
-            for _, t, _, ts in shopper.events
-        ]
-        return self.content.profile_scores(rows, weights)
+        state = shopper.state
+        type_weights = np.asarray(
+            [max(EVENT_WEIGHTS.get(t, 0.0), 0.0) for t in state.types], np.float64
+        )
+        weights = type_weights * np.exp(-(state.now - state.ts) / (7 * DAY)) + 1e-3
+        return self.content.profile_scores(state.items, weights)
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -385,9 +462,9 @@ class RecommenderService:
         parts: dict[str, np.ndarray] = {}
         cf = self._cf_scores(shopper)
         if cf is not None:
-            parts[self.model.name if self.model else "cf_item"] = 1.0 * cf
+            parts[self.model.name if self.model else "cf_item"] = cf
         if shopper.events:
-            parts["content"] = 0.5 * _unit(self._content_profile(shopper))
+            parts["content"] = 0.5 * self._content_unit(shopper)
         prefs = {
             key: context.get(key)
             for key in ("category", "brand", "color", "recipient", "material", "query")
@@ -396,24 +473,25 @@ class RecommenderService:
             parts["preference"] = 0.9 * _unit(self.content.query_scores(prefs))
         if shopper.cart:
             parts["bundle"] = 0.6 * _unit(self._bundle_scores(shopper.cart))
-        parts["popular"] = (0.35 if cold else 0.1) * self.popularity
-        parts["trending"] = (0.25 if cold else 0.05) * self.trending
+        parts["popular"] = self._popular_part[cold]
+        parts["trending"] = self._trending_part[cold]
         if shopper.profile:
             segment = self._segment_scores(shopper.profile)
             if segment is not None:
                 parts["segment"] = (0.5 if cold else 0.3) * segment
-        age_days = (shopper.state.now - self.catalog.created_ts) / DAY
-        fresh = (age_days >= 0) & (age_days <= NEW_ITEM_DAYS)
+        fresh = self._fresh(shopper.state.now)
         parts["new_item"] = 0.15 * fresh.astype(np.float32)
         total = np.zeros(n, np.float32)
         for value in parts.values():
             total += value
-        budget = price_fit(self.catalog.price, context.get("price_min"), context.get("price_max"))
-        total = total * budget
+        if _has_budget(context):  # price_fit is all ones without a budget
+            total = total * price_fit(
+                self.catalog.price, context.get("price_min"), context.get("price_max")
+            )
         # Items the shopper already looked at step back (not out): the page should mostly bring
         # something new, but a much-viewed item can still come back.
         if shopper.events:
-            seen = np.unique([e[0] for e in shopper.events])
+            seen = np.unique(shopper.state.items)
             total[seen] *= 0.5
         # Recently shown items step back so the next page brings something new.
         shown = [
@@ -438,6 +516,17 @@ class RecommenderService:
         )
         fallback = result.fallback or ("cold_start_shopper" if cold else None)
         return RecommendationResult(result.items, fallback, result.relaxed)
+
+    def _fresh(self, now: float) -> np.ndarray:
+        """Items launched in the last NEW_ITEM_DAYS (the test is run on recent items only)."""
+        created = self.catalog.created_ts
+        if now < self._loaded_at:  # the clock went back: test everything
+            age_days = (now - created) / DAY
+            return (age_days >= 0) & (age_days <= NEW_ITEM_DAYS)
+        fresh = np.zeros(len(created), bool)
+        age_days = (now - created[self._maybe_new]) / DAY
+        fresh[self._maybe_new] = (age_days >= 0) & (age_days <= NEW_ITEM_DAYS)
+        return fresh
 
     def similar_items(
         self, item_id: str, k: int = 10, *, filters: Filters | None = None
@@ -486,8 +575,7 @@ class RecommenderService:
             )
             return RecommendationResult(res.items, "unknown_item", res.relaxed)
         scores = self._bundle_scores(rows)
-        own = set(self.catalog.category[rows])
-        not_same = ~np.isin(self.catalog.category, np.asarray(sorted(own), dtype=object))
+        not_same = ~self.catalog.isin("category", set(self.catalog.category[rows]))
         scores = np.where(not_same, scores, -np.inf).astype(np.float32)
         excl = frozenset(filters.exclude_items | set(item_ids))
         res = self._select(
@@ -569,7 +657,7 @@ class RecommenderService:
     def _probabilities(self, shopper: _Shopper, cand: np.ndarray) -> np.ndarray:
         cf = self._cf_scores(shopper)
         cf_c = cf[cand] if cf is not None else np.zeros(len(cand), np.float32)
-        content = _unit(self._content_profile(shopper))[cand]
+        content = self._content_unit(shopper)[cand]
         x = build_features(self.catalog, self.stats, shopper.state, cand, cf_c, content)
         if self.ranker is not None:
             return self.ranker.predict(x)
@@ -586,8 +674,8 @@ class RecommenderService:
         anchor_cats = np.unique(cat_codes[list(rows)])
         cat_affinity = np.asarray(self.category_lift[anchor_cats].sum(axis=0)).ravel()
         by_cat = _unit(cat_affinity)[cat_codes]
-        same_brand = np.isin(self.catalog.brand, self.catalog.brand[list(rows)])
-        generic = by_cat * (0.5 + 0.5 * self.popularity.astype(np.float32)) * (1 + 0.2 * same_brand)
+        same_brand = self.catalog.isin("brand", self.catalog.brand[list(rows)])
+        generic = by_cat * (0.5 + 0.5 * self._popularity32) * (1 + 0.2 * same_brand)
         return _unit(co) + 0.5 * generic.astype(np.float32)
 
     def _segment_scores(self, profile: dict[str, Any]) -> np.ndarray | None:
@@ -646,7 +734,7 @@ class RecommenderService:
             return RecommendationResult([], "no_match", tuple(relaxed))
         scores = np.where(mask, total, -np.inf)
         pool_size = min(int(mask.sum()), max(10 * k, 100))
-        pool = np.argpartition(-scores, pool_size - 1)[:pool_size]
+        pool = _top_pool(scores, pool_size)
         pool = pool[np.isfinite(scores[pool])]
         # Final ranker: calibrated purchase probability over the pooled candidates, blended with
         # the retrieval score so the ranker reorders but does not ignore stated preferences.
@@ -662,7 +750,7 @@ class RecommenderService:
         page = rules.diversify(
             order, spare, catalog, self.content.features, max_per_category=max_per_category
         )
-        promoted_pool = [int(i) for i in order if self.promoted[i]]
+        promoted_pool = order[self.promoted[order]].tolist()
         head, promoted_used = rules.insert_promoted(page[:k], promoted_pool, k, PROMOTED_SHARE)
         page = head + [i for i in page[k:] if i not in head]
         new_used: set[int] = set()
@@ -670,7 +758,7 @@ class RecommenderService:
         if new_items is not None and slots:
             # The offline evaluation's finding, applied live: the best-ranked new arrivals that
             # passed the filters get the page's last places (see Hybrid.rank).
-            fresh_pool = [int(i) for i in order if new_items[i] and not self.promoted[i]]
+            fresh_pool = order[new_items[order] & ~self.promoted[order]].tolist()
             page, new_used = rules.reserve_tail(page, fresh_pool, k, slots, keep=promoted_used)
         page = self._verify_stock(page, active, session)[:k]
         promoted_used &= set(page)
@@ -708,7 +796,10 @@ class RecommenderService:
             return page
         ids = [self.catalog.items.ids[i] for i in page]
         with _use(self.factory, session) as session:
-            fresh = repo.stock_and_price(session, ids)
+            fresh = {
+                pid: (int(stock), float(price))
+                for pid, stock, price in session.execute(_STOCK_AND_PRICE, {"ids": ids}).all()
+            }
         out = []
         for idx, pid in zip(page, ids, strict=False):
             found = fresh.get(pid)
@@ -729,7 +820,7 @@ class RecommenderService:
     ) -> str:
         info: dict[str, Any] = {"category": self.catalog.category[idx], "anchor": anchor}
         if shopper is not None and source == "bundle" and shopper.cart:
-            best = max(shopper.cart, key=lambda c: self.copurchase[c, idx])
+            best = max(shopper.cart, key=lambda c: _csr_value(self.copurchase, c, idx))
             info["anchor"] = self.catalog.title[best]
             info["in_cart"] = True
         if source == "preference":
@@ -744,8 +835,7 @@ class RecommenderService:
         touched = list(dict.fromkeys(e[0] for e in shopper.events))[:30]
         if not touched or not page:
             return {}
-        f = self.content.features
-        sims = (f[page] @ f[touched].T).toarray()
+        sims = row_dots(self.content.features, page, touched)
         out = {}
         for row, idx in enumerate(page):
             own = [n for n, t in enumerate(touched) if t == idx]
@@ -769,13 +859,43 @@ def _use(factory: sessionmaker, session: Session | None) -> Iterator[Session]:
 def _unit(x: np.ndarray) -> np.ndarray:
     """Scale to [0, 1] by the max (keeps zeros at zero, so absent signals add nothing)."""
     x = np.asarray(x, np.float32)
-    finite = x[np.isfinite(x)]
-    top = float(finite.max()) if finite.size else 0.0
-    lo = float(finite.min()) if finite.size else 0.0
+    top = float(x.max()) if x.size else 0.0
+    lo = float(x.min()) if x.size else 0.0
+    if not (math.isfinite(top) and math.isfinite(lo)):
+        # Only then is the finite subset (a copy) needed: max and min pass NaN and inf through.
+        finite = x[np.isfinite(x)]
+        top = float(finite.max()) if finite.size else 0.0
+        lo = float(finite.min()) if finite.size else 0.0
     if lo < 0:
         x = x - lo
         top -= lo
     return x / top if top > 0 else np.zeros_like(x)
+
+
+def _top_pool(scores: np.ndarray, size: int) -> np.ndarray:
+    """Indices of the `size` largest scores, in no particular order (np.argpartition's answer).
+
+    On a large catalogue a threshold read from a strided sample first keeps the few hundred
+    items that can be among them, and only those are partitioned; if fewer than `size` pass,
+    the whole array is partitioned. Either way every score above the size-th largest is kept.
+    """
+    n = len(scores)
+    if n >= PREFILTER_MIN_ITEMS and 20 * size < n:
+        sample = scores[::SAMPLE_STRIDE]
+        rank = min(len(sample), 4 * size // SAMPLE_STRIDE + 2)
+        threshold = np.partition(sample, len(sample) - rank)[len(sample) - rank]
+        if np.isfinite(threshold):
+            candidates = np.flatnonzero(scores >= threshold)
+            if len(candidates) >= size:
+                part = np.argpartition(-scores[candidates], size - 1)[:size]
+                return candidates[part]
+    return np.argpartition(-scores, size - 1)[:size]
+
+
+def _csr_value(matrix: sp.csr_matrix, row: int, col: int) -> float:
+    """matrix[row, col] read from the CSR arrays (scipy's scalar indexing costs ~20 µs)."""
+    lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+    return float(matrix.data[lo:hi][matrix.indices[lo:hi] == col].sum())
 
 
 def _top_source(parts: dict[str, np.ndarray], idx: int) -> str:

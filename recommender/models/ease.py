@@ -51,6 +51,14 @@ class EASE(RecommenderModel):
     def _score(self, user_items: sp.csr_matrix) -> np.ndarray:
         return np.asarray(user_items @ self.weights)
 
+    def score_row(self, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        # Rows of B scaled and added in ascending item order, as the sparse x dense product does.
+        cols, vals = self._check_row(cols, vals)
+        out = np.zeros(self.n_items, np.float32)
+        for col, val in zip(cols.tolist(), vals, strict=True):
+            out += val * self.weights[col]
+        return out
+
     def _similar(self, itemid: int) -> np.ndarray:
         return self.weights[itemid].copy()
 

@@ -7,6 +7,7 @@ training data (see `recommender.evaluation.tune_blend`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ class Hybrid(RecommenderModel):
         self.new_item_slots = int(new_item_slots)
 
     def _fit(self, user_items: sp.csr_matrix, *, show_progress: bool) -> None:
+        self._row_cache: dict[str, np.ndarray] = {}
         # Cold-start path: a shopper with no interactions gets what most shoppers touch.
         counts = np.diff(user_items.tocsc().indptr).astype(np.float32)
         self.item_popularity = counts / max(float(counts.max(initial=0.0)), 1.0)
@@ -79,6 +81,41 @@ class Hybrid(RecommenderModel):
         if empty.any():
             total[empty] = self.item_popularity
         return total
+
+    def score_row(self, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        """`_score` for one shopper, through the components' own `score_row`; the standardised
+        scores of components that ignore the shopper are computed once and reused."""
+        cols, vals = self._check_row(cols, vals)
+        if not len(cols):
+            return self.item_popularity.astype(np.float32, copy=True)
+        total = np.zeros((1, self.n_items), np.float32)
+        for name, model in self.components.items():
+            weight = self.weights.get(name, 0.0)
+            if weight != 0.0:
+                total += weight * self._standardised_row(name, model, cols, vals)
+        if self.cold_source and self.cold_source in self.components:
+            cold = self._cached("cold", lambda: self.item_popularity == 0)
+            if cold.any():
+                model = self.components[self.cold_source]
+                content = self._standardised_row(self.cold_source, model, cols, vals)
+                total[:, cold] = self.cold_weight * content[:, cold]
+        return total[0]
+
+    def _standardised_row(
+        self, name: str, model: RecommenderModel, cols: np.ndarray, vals: np.ndarray
+    ) -> np.ndarray:
+        # Kept 2-D (1, n_items) so the reductions run exactly as in `_score`.
+        if not model.personalised:
+            return self._cached(
+                f"std:{name}", lambda: standardise(model.score_row(cols, vals)[None, :])
+            )
+        return standardise(model.score_row(cols, vals)[None, :])
+
+    def _cached(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        cache: dict[str, np.ndarray] = self.__dict__.setdefault("_row_cache", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
 
     def rank(
         self, scores: np.ndarray, k: int, user_items: sp.csr_matrix
@@ -150,6 +187,7 @@ class Hybrid(RecommenderModel):
         return {"item_popularity": self.item_popularity}
 
     def _restore(self, arrays: dict[str, Any], params: dict[str, Any]) -> None:
+        self._row_cache = {}
         self.item_popularity = arrays["item_popularity"].astype(np.float32)
         self.weights = {k: float(v) for k, v in params["weights"].items()}
         self.cold_source = params.get("cold_source")

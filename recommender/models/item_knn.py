@@ -68,6 +68,17 @@ class ItemKNN(RecommenderModel):
     def _score(self, user_items: sp.csr_matrix) -> np.ndarray:
         return np.asarray((user_items @ self.similarity).todense())
 
+    def score_row(self, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        # The neighbour lists of the shopper's items, added in ascending item order in float32:
+        # the sums of the sparse product in `_score`, without its two sparse constructors.
+        cols, vals = self._check_row(cols, vals)
+        sim = self.similarity
+        out = np.zeros(self.n_items, np.float32)
+        for col, val in zip(cols.tolist(), vals, strict=True):
+            lo, hi = sim.indptr[col], sim.indptr[col + 1]
+            out[sim.indices[lo:hi]] += val * sim.data[lo:hi]
+        return out
+
     def _similar(self, itemid: int) -> np.ndarray:
         return np.asarray(self.similarity[itemid].todense()).ravel()
 

@@ -14,6 +14,7 @@ class Popularity(RecommenderModel):
     """Items ranked by how many shoppers interacted with them (the baseline every model must beat)."""
 
     name = "popularity"
+    personalised = False
 
     def _fit(self, user_items: sp.csr_matrix, *, show_progress: bool) -> None:
         binary = user_items.copy()
@@ -23,6 +24,10 @@ class Popularity(RecommenderModel):
 
     def _score(self, user_items: sp.csr_matrix) -> np.ndarray:
         return np.tile(self.item_scores, (user_items.shape[0], 1))
+
+    def score_row(self, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        self._check_row(cols, vals)
+        return self.item_scores.copy()
 
     def _similar(self, itemid: int) -> np.ndarray:
         return self.item_scores.copy()
