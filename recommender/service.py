@@ -136,10 +136,6 @@ def _shopper_statement() -> Select:
 
 
 _SHOPPER_ROWS = _shopper_statement()
-# repo.stock_and_price's query, built once (the page re-check runs on every request).
-_STOCK_AND_PRICE = select(
-    Product.__table__.c.id, Product.__table__.c.stock, Product.__table__.c.price
-).where(Product.__table__.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -796,10 +792,7 @@ class RecommenderService:
             return page
         ids = [self.catalog.items.ids[i] for i in page]
         with _use(self.factory, session) as session:
-            fresh = {
-                pid: (int(stock), float(price))
-                for pid, stock, price in session.execute(_STOCK_AND_PRICE, {"ids": ids}).all()
-            }
+            fresh = repo.stock_and_price(session, ids)
         out = []
         for idx, pid in zip(page, ids, strict=False):
             found = fresh.get(pid)

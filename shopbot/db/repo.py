@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shopbot.db.models import (
@@ -171,15 +171,20 @@ def get_products(session: Session, ids: Iterable[str]) -> dict[str, Product]:
     return {p.id: p for p in rows}
 
 
+# Built once on the Core table: the recommender re-checks every page with it, and building the
+# statement per request cost more than running it.
+_STOCK_AND_PRICE = select(
+    Product.__table__.c.id, Product.__table__.c.stock, Product.__table__.c.price
+).where(Product.__table__.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def stock_and_price(session: Session, ids: Iterable[str]) -> dict[str, tuple[int, float]]:
     """Current stock and price of the given products: the columns only, no ORM objects, because
     the recommender re-checks every page against them on the request path."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(Product.id, Product.stock, Product.price).where(Product.id.in_(wanted))
-    )
+    rows = session.execute(_STOCK_AND_PRICE, {"ids": wanted})
     return {pid: (int(stock), float(price)) for pid, stock, price in rows}
 
 
