@@ -3,6 +3,12 @@
 State lives in the database. Every call reads the shopper's recent events, cart and profile and
 folds them into the trained models at request time, so a view/cart/purchase/stated preference
 changes the very next answer in any process, without retraining and without a local cache.
+
+What is derived from the whole catalogue (content index, popularity, bought-together, segments,
+the model's item alignment, stock) sits in one immutable `_CatalogState` snapshot. A background
+thread rebuilds or restocks it every `refresh_seconds` and swaps the reference; a request reads
+the reference once and never queries the catalogue itself, so no chat waits for a reload and no
+request sees half of an old snapshot and half of a new one.
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -153,6 +162,304 @@ class _Shopper:
     memo: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _CatalogRows:
+    """What a snapshot is built from, read in one session; building happens after it closes so
+    the connection goes back to the pool before the seconds of CPU work at 100k products."""
+
+    key: tuple[Any, ...]
+    products: Sequence[Mapping[str, Any]]
+    buyers: dict[str, int]  # distinct shoppers with events per product
+    recent: dict[str, int]  # events per product in the last 7 days
+    purchases: Sequence[tuple[str, str, Any]]
+    segment_rows: Sequence[tuple[Any, Any, str, int]]
+    promoted_rows: Sequence[tuple[str, str | None]]
+
+
+def _catalog_key(session: Session) -> tuple[Any, ...]:
+    """Cheap fingerprint of the product set: a change means new products need content features."""
+    return tuple(
+        session.execute(select(func.count(Product.id), func.max(Product.created_at))).one()
+    )
+
+
+# The columns a catalogue is made of, as plain rows: 100k ORM objects took over twice as long
+# to load and gave the garbage collector more to walk, and its full passes pause every thread of
+# the process, including the requests served while a snapshot is rebuilt.
+_CATALOG_ROWS = select(
+    *[
+        Product.__table__.c[name]
+        for name in (
+            "id",
+            "title",
+            "category",
+            "brand",
+            "price",
+            "list_price",
+            "stock",
+            "created_at",
+            "attributes",
+            "tags",
+        )
+    ]
+).order_by(Product.__table__.c.id)
+
+
+_STOCK_ROWS = select(Product.__table__.c.id, Product.__table__.c.stock)
+
+
+def _read_catalog(session: Session, key: tuple[Any, ...]) -> _CatalogRows:
+    products = [row._mapping for row in session.execute(_CATALOG_ROWS)]
+    buyers = dict(
+        session.execute(
+            select(Event.product_id, func.count(func.distinct(Event.shopper_id)))
+            .where(Event.product_id.is_not(None))
+            .group_by(Event.product_id)
+        ).all()
+    )
+    since = datetime.utcfromtimestamp(utcnow().timestamp() - 7 * DAY)
+    recent = dict(
+        session.execute(
+            select(Event.product_id, func.count(Event.id))
+            .where(Event.product_id.is_not(None), Event.ts >= since)
+            .group_by(Event.product_id)
+        ).all()
+    )
+    purchases = session.execute(
+        select(Event.shopper_id, Event.product_id, Event.ts)
+        .where(Event.type == "purchase", Event.product_id.is_not(None))
+        .order_by(Event.shopper_id, Event.ts)
+    ).all()
+    segment_rows = session.execute(
+        select(Shopper.age_band, Shopper.gender, Event.product_id, func.count(Event.id))
+        .join(Shopper, Shopper.id == Event.shopper_id)
+        .where(
+            Shopper.consent.is_(True),
+            Event.type.in_(["purchase", "add_to_cart"]),
+            Event.product_id.is_not(None),
+        )
+        .group_by(Shopper.age_band, Shopper.gender, Event.product_id)
+    ).all()
+    promoted_rows = session.execute(
+        select(Offer.scope, Offer.scope_value).where(
+            Offer.active.is_(True), Offer.starts_at <= utcnow(), Offer.ends_at >= utcnow()
+        )
+    ).all()
+    return _CatalogRows(
+        key,
+        products,
+        buyers,
+        recent,
+        purchases,
+        segment_rows,
+        promoted_rows,
+    )
+
+
+def _read_only(*arrays: np.ndarray) -> None:
+    # Snapshots are shared by concurrent requests and by the next snapshot (stock updates reuse
+    # every other array): a stray in-place write must fail loudly instead of leaking across.
+    for array in arrays:
+        array.flags.writeable = False
+
+
+@dataclass(frozen=True, eq=False)
+class _CatalogState:
+    """Everything derived from the catalogue, consistent with itself and never changed after it
+    is built. A request reads `RecommenderService._state` once and uses only that object, so a
+    refresh swapping in a new snapshot (one reference assignment) cannot give it a new catalogue
+    with old indices."""
+
+    key: tuple[Any, ...]
+    catalog: Catalog
+    content: ContentIndex
+    popularity: np.ndarray
+    popularity32: np.ndarray
+    # Shopper-independent parts of the blend, by "cold" (made once per catalogue, not per request).
+    popular_part: Mapping[bool, np.ndarray]
+    trending_part: Mapping[bool, np.ndarray]
+    loaded_at: float
+    # Everything younger than NEW_ITEM_DAYS at any later request is among these (a day of margin
+    # for rounding); the per-request freshness test then looks at them only.
+    maybe_new: np.ndarray
+    stats: ItemStats
+    copurchase: sp.csr_matrix
+    consumable: np.ndarray
+    category_codes: np.ndarray
+    category_lift: sp.csr_matrix
+    segments: Mapping[tuple[Any, Any], np.ndarray]
+    promoted: np.ndarray
+    cat_to_model: np.ndarray  # catalogue index -> model item index, -1 if the model lacks it
+    model_known: np.ndarray
+    all_model_known: bool
+
+    @classmethod
+    def build(cls, rows: _CatalogRows, model_items: IdMap) -> _CatalogState:
+        catalog = Catalog.from_records(rows.products)
+        content = ContentIndex(catalog)
+        n = len(catalog)
+        ids = catalog.items.ids
+        pop = np.asarray([rows.buyers.get(i, 0) for i in ids], np.float64)
+        trend = np.asarray([rows.recent.get(i, 0) for i in ids], np.float64)
+        copurchase, consumable = _purchase_structure(catalog, rows.purchases)
+        cat_map = IdMap.from_ids(catalog.category)
+        category_codes = np.asarray([cat_map.index[c] for c in catalog.category], np.int64)
+        onehot = sp.csr_matrix(
+            (np.ones(n, np.float32), (np.arange(n), category_codes)), shape=(n, len(cat_map))
+        )
+        category_lift = (onehot.T @ copurchase @ onehot).tocsr()
+        segments = _segment_vectors(catalog, rows.segment_rows)
+        promoted = np.zeros(n, bool)
+        for scope, value in rows.promoted_rows:
+            if scope == "product" and value in catalog.items.index:
+                promoted[catalog.items.index[value]] = True
+            elif scope == "brand":
+                promoted |= catalog.brand == value
+            elif scope == "category":
+                promoted |= catalog.category == value
+        promoted |= np.asarray(["promoted" in t or "推广" in t for t in catalog.tags], bool)
+        cat_to_model = np.asarray([model_items.index.get(i, -1) for i in ids], np.int64)
+        # The lookups filters use, filled now so no request pays for (or races on) filling them.
+        catalog.codes("category")
+        catalog.codes("brand")
+        catalog.attr_mask("colors", "")
+        catalog.attr_mask("sizes", "")
+        popularity = pop / max(pop.max(initial=0.0), 1.0)
+        trending = trend / max(trend.max(initial=0.0), 1.0)
+        loaded_at = utcnow().timestamp()
+        maybe_new = np.flatnonzero(catalog.created_ts >= loaded_at - (NEW_ITEM_DAYS + 1) * DAY)
+        known = cat_to_model >= 0
+        popular_part = {True: 0.35 * popularity, False: 0.1 * popularity}
+        trending_part = {True: 0.25 * trending, False: 0.05 * trending}
+        _read_only(
+            catalog.category,
+            catalog.brand,
+            catalog.price,
+            catalog.list_price,
+            catalog.stock,
+            catalog.created_ts,
+            popularity,
+            *popular_part.values(),
+            *trending_part.values(),
+            maybe_new,
+            consumable,
+            category_codes,
+            *segments.values(),
+            promoted,
+            cat_to_model,
+            known,
+        )
+        popularity32 = popularity.astype(np.float32)
+        stats = ItemStats.from_counts(catalog, pop)
+        _read_only(popularity32, stats.popularity, stats.category_popularity)
+        return cls(
+            key=rows.key,
+            catalog=catalog,
+            content=content,
+            popularity=popularity,
+            popularity32=popularity32,
+            popular_part=MappingProxyType(popular_part),
+            trending_part=MappingProxyType(trending_part),
+            loaded_at=loaded_at,
+            maybe_new=maybe_new,
+            stats=stats,
+            copurchase=copurchase,
+            consumable=consumable,
+            category_codes=category_codes,
+            category_lift=category_lift,
+            segments=MappingProxyType(segments),
+            promoted=promoted,
+            cat_to_model=cat_to_model,
+            model_known=known,
+            all_model_known=bool(known.all()),
+        )
+
+    def with_stock(self, rows: Sequence[tuple[str, int | None]]) -> _CatalogState:
+        """This snapshot with the stock of `rows` (product id, stock); itself when nothing moved.
+
+        Only the stock array is new: the catalogue copy shares every other column and its
+        lookup caches, and the snapshot shares everything else, so this costs one array."""
+        catalog = self.catalog
+        if not rows:
+            return self
+        index = catalog.items.index
+        where = np.fromiter((index.get(pid, -1) for pid, _ in rows), np.int64, len(rows))
+        values = np.fromiter((int(v or 0) for _, v in rows), np.int64, len(rows))
+        known = where >= 0
+        where, values = where[known], values[known]
+        if np.array_equal(catalog.stock[where], values):
+            return self
+        stock = catalog.stock.copy()
+        stock[where] = values
+        _read_only(stock)
+        return replace(self, catalog=replace(catalog, stock=stock))
+
+    def fresh(self, now: float) -> np.ndarray:
+        """Items launched in the last NEW_ITEM_DAYS (the test is run on recent items only)."""
+        created = self.catalog.created_ts
+        if now < self.loaded_at:  # the clock went back: test everything
+            age_days = (now - created) / DAY
+            return (age_days >= 0) & (age_days <= NEW_ITEM_DAYS)
+        fresh = np.zeros(len(created), bool)
+        age_days = (now - created[self.maybe_new]) / DAY
+        fresh[self.maybe_new] = (age_days >= 0) & (age_days <= NEW_ITEM_DAYS)
+        return fresh
+
+    def bundle_scores(self, rows: Sequence[int]) -> np.ndarray:
+        co = np.asarray(self.copurchase[list(rows)].sum(axis=0)).ravel().astype(np.float32)
+        # Item pairs are sparse; categories generalise: popular items of the categories most
+        # often bought with the anchors' categories (phone -> case, charger, film), a bit more
+        # when the brand matches (a Xiaomi case for a Xiaomi phone).
+        cat_codes = self.category_codes
+        anchor_cats = np.unique(cat_codes[list(rows)])
+        cat_affinity = np.asarray(self.category_lift[anchor_cats].sum(axis=0)).ravel()
+        by_cat = _unit(cat_affinity)[cat_codes]
+        same_brand = self.catalog.isin("brand", self.catalog.brand[list(rows)])
+        generic = by_cat * (0.5 + 0.5 * self.popularity32) * (1 + 0.2 * same_brand)
+        return _unit(co) + 0.5 * generic.astype(np.float32)
+
+    def segment_scores(self, profile: dict[str, Any]) -> np.ndarray | None:
+        """What consenting shoppers of the same age band and gender add to cart and buy
+        (aggregates computed at catalogue load, so this costs no query per request)."""
+        age, gender = profile.get("age_band"), profile.get("gender")
+        keys = (
+            [(age, gender), (age, None), (None, gender)]
+            if age and gender
+            else [(age, None) if age else (None, gender)]
+        )
+        for key in keys:
+            vec = self.segments.get(key)
+            if vec is not None:
+                return vec
+        return None
+
+    def repurchase_block(self, shopper: _Shopper) -> set[int]:
+        if not shopper.purchased:
+            return set()
+        return {i for i in shopper.purchased if not self.consumable[i]}
+
+
+RefreshOutcome = Literal["rebuilt", "stock", "unchanged"]
+
+
+def _refresh_periodically(
+    service_ref: weakref.ReferenceType[RecommenderService],
+    stop: threading.Event,
+    period: float,
+) -> None:
+    """The background refresher's loop. It holds the service weakly, so a service nobody uses
+    any more (tests, reloads) is collected and its thread ends instead of polling forever."""
+    while not stop.wait(period):
+        service = service_ref()
+        if service is None:
+            return
+        try:
+            service.refresh()
+        except Exception:  # noqa: BLE001 - a failed refresh keeps serving the last snapshot
+            log.exception("catalogue refresh failed; serving the previous snapshot, retrying")
+        del service
+
+
 class RecommenderService:
     def __init__(
         self,
@@ -160,21 +467,83 @@ class RecommenderService:
         artifacts_dir: Path | None = None,
         *,
         random_state: int | None = None,
+        background_refresh: bool = True,
+        refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
+        if refresh_seconds <= 0:
+            raise ValueError("refresh_seconds must be positive")
         self.factory = session_factory
         self.artifacts_dir = Path(artifacts_dir) if artifacts_dir else None
         self.rng = np.random.default_rng(random_state)
-        self._lock = threading.Lock()
         self.model: RecommenderModel | None = None
         self.model_items = IdMap()
         self.ranker: PurchaseModel | None = None
         self.manifest: dict[str, Any] = {}
         self.version: str | None = None
+        self.refresh_seconds = float(refresh_seconds)
         self._load_artifacts()
-        self._catalog_key: tuple[Any, ...] | None = None
-        self.catalog: Catalog = Catalog.from_records([])
-        self._checked_at = 0.0
-        self._refresh_catalog(force=True)
+        # Serialises refreshes (background and explicit): two concurrent builds could otherwise
+        # finish out of order and leave the older catalogue in place.
+        self._refresh_lock = threading.Lock()
+        # Built here, synchronously, so a new service answers at once; replaced only as a whole.
+        self._state: _CatalogState = self._build_state()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if background_refresh:
+            self._thread = threading.Thread(
+                target=_refresh_periodically,
+                args=(weakref.ref(self), self._stop, self.refresh_seconds),
+                name="recommender-catalogue-refresh",
+                daemon=True,
+            )
+            weakref.finalize(self, self._stop.set)
+            self._thread.start()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the background refresher (waits for a refresh in progress to finish)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        self._thread = None
+
+    def __enter__(self) -> RecommenderService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def refresh(self, force: bool = False) -> RefreshOutcome:
+        """Bring the catalogue snapshot up to date now, off any request: a changed product set
+        (count or newest creation time) or `force` rebuilds it, else only stock is re-read.
+        The new snapshot replaces the old in one assignment; requests already running finish on
+        the one they started with."""
+        with self._refresh_lock:
+            t0 = time.perf_counter()
+            current = self._state
+            stock_rows: Sequence[tuple[str, int | None]] = ()
+            rows: _CatalogRows | None = None
+            with self.factory() as session:
+                key = _catalog_key(session)
+                if force or key != current.key:
+                    rows = _read_catalog(session, key)
+                else:
+                    stock_rows = session.execute(_STOCK_ROWS).all()
+            if rows is None:
+                updated = current.with_stock(stock_rows)
+                if updated is current:
+                    return "unchanged"
+                self._state = updated
+                return "stock"
+            self._state = _CatalogState.build(rows, self.model_items)
+            log.info(
+                "catalogue snapshot rebuilt: %d products, read and built in %.2f s",
+                len(self._state.catalog),
+                time.perf_counter() - t0,
+            )
+            return "rebuilt"
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -201,129 +570,16 @@ class RecommenderService:
         self.manifest = manifest
         self.version = manifest.get("version")
 
-    def _refresh_catalog(self, *, force: bool = False) -> None:
-        """Reload products when the catalogue changed (new items get content features at once)."""
-        now = time.monotonic()
-        if not force and now - self._checked_at < REFRESH_SECONDS:
-            return
+    def _build_state(self) -> _CatalogState:
         with self.factory() as session:
-            key = tuple(
-                session.execute(select(func.count(Product.id), func.max(Product.created_at))).one()
-            )
-            if key == self._catalog_key and not force:
-                # Same products: only stock moves often; refresh it without rebuilding anything.
-                stock = dict(session.execute(select(Product.id, Product.stock)).all())
-                index = self.catalog.items.index
-                for pid, value in stock.items():
-                    if pid in index:
-                        self.catalog.stock[index[pid]] = value
-                self._checked_at = now
-                return
-            products = session.scalars(select(Product).order_by(Product.id)).all()
-            counts = dict(
-                session.execute(
-                    select(Event.product_id, func.count(func.distinct(Event.shopper_id)))
-                    .where(Event.product_id.is_not(None))
-                    .group_by(Event.product_id)
-                ).all()
-            )
-            since = utcnow().timestamp() - 7 * DAY
-            from datetime import datetime
-
-            recent = dict(
-                session.execute(
-                    select(Event.product_id, func.count(Event.id))
-                    .where(
-                        Event.product_id.is_not(None), Event.ts >= datetime.utcfromtimestamp(since)
-                    )
-                    .group_by(Event.product_id)
-                ).all()
-            )
-            purchases = session.execute(
-                select(Event.shopper_id, Event.product_id, Event.ts)
-                .where(Event.type == "purchase", Event.product_id.is_not(None))
-                .order_by(Event.shopper_id, Event.ts)
-            ).all()
-            segment_rows = session.execute(
-                select(Shopper.age_band, Shopper.gender, Event.product_id, func.count(Event.id))
-                .join(Shopper, Shopper.id == Event.shopper_id)
-                .where(
-                    Shopper.consent.is_(True),
-                    Event.type.in_(["purchase", "add_to_cart"]),
-                    Event.product_id.is_not(None),
-                )
-                .group_by(Shopper.age_band, Shopper.gender, Event.product_id)
-            ).all()
-            promoted_rows = session.execute(
-                select(Offer.scope, Offer.scope_value).where(
-                    Offer.active.is_(True), Offer.starts_at <= utcnow(), Offer.ends_at >= utcnow()
-                )
-            ).all()
-        catalog = Catalog.from_products(products)
-        content = ContentIndex(catalog)
-        n = len(catalog)
-        pop = np.asarray([counts.get(i, 0) for i in catalog.items.ids], np.float64)
-        trend = np.asarray([recent.get(i, 0) for i in catalog.items.ids], np.float64)
-        copurchase, consumable = _purchase_structure(catalog, purchases)
-        cat_map = IdMap.from_ids(catalog.category)
-        category_codes = np.asarray([cat_map.index[c] for c in catalog.category], np.int64)
-        onehot = sp.csr_matrix(
-            (np.ones(len(catalog), np.float32), (np.arange(len(catalog)), category_codes)),
-            shape=(len(catalog), len(cat_map)),
-        )
-        category_lift = (onehot.T @ copurchase @ onehot).tocsr()
-        segments = _segment_vectors(catalog, segment_rows)
-        promoted = np.zeros(n, bool)
-        for scope, value in promoted_rows:
-            if scope == "product" and value in catalog.items.index:
-                promoted[catalog.items.index[value]] = True
-            elif scope == "brand":
-                promoted |= catalog.brand == value
-            elif scope == "category":
-                promoted |= catalog.category == value
-        promoted |= np.asarray(["promoted" in t or "推广" in t for t in catalog.tags], bool)
-        cat_to_model = np.asarray(
-            [self.model_items.index.get(i, -1) for i in catalog.items.ids], np.int64
-        )
-        catalog.codes("category")
-        catalog.codes("brand")
-        popularity = pop / max(pop.max(initial=0.0), 1.0)
-        trending = trend / max(trend.max(initial=0.0), 1.0)
-        loaded_at = utcnow().timestamp()
-        # Everything younger than NEW_ITEM_DAYS at any later request is among these (a day of
-        # margin for rounding); the per-request freshness test then looks at them only.
-        maybe_new = np.flatnonzero(catalog.created_ts >= loaded_at - (NEW_ITEM_DAYS + 1) * DAY)
-        with self._lock:
-            self.catalog = catalog
-            self.content = content
-            self.popularity = popularity
-            self.trending = trending
-            # Shopper-independent parts of the blend, by "cold" (the same products as before,
-            # made once per catalogue instead of once per request).
-            self._popular_part = {True: 0.35 * popularity, False: 0.1 * popularity}
-            self._trending_part = {True: 0.25 * trending, False: 0.05 * trending}
-            self._popularity32 = popularity.astype(np.float32)
-            self._loaded_at = loaded_at
-            self._maybe_new = maybe_new
-            self.stats = ItemStats.from_counts(catalog, pop)
-            self.copurchase = copurchase
-            self.consumable = consumable
-            self.category_codes = category_codes
-            self.category_lift = category_lift
-            self.segments = segments
-            self.promoted = promoted
-            self.cat_to_model = cat_to_model
-            self.model_to_cat = np.full(len(self.model_items), -1, np.int64)
-            known = cat_to_model >= 0
-            self._model_known = known
-            self._all_model_known = bool(known.all())
-            self.model_to_cat[cat_to_model[known]] = np.flatnonzero(known)
-            self._catalog_key = key
-            self._checked_at = now
+            rows = _read_catalog(session, _catalog_key(session))
+        return _CatalogState.build(rows, self.model_items)
 
     # --- the shopper ---------------------------------------------------------------------------
 
-    def _shopper(self, shopper_id: str | None, session: Session | None = None) -> _Shopper:
+    def _shopper(
+        self, st: _CatalogState, shopper_id: str | None, session: Session | None = None
+    ) -> _Shopper:
         now = utcnow().timestamp()
         if not shopper_id:
             return _Shopper(False, False, {}, [], [], [], ShopperState.empty(now))
@@ -334,7 +590,7 @@ class RecommenderService:
         consent = bool(rows[0][0])
         fields = repo.PROFILE_FIELDS
         profile = dict(zip(fields, rows[0][1 : 1 + len(fields)], strict=True)) if consent else {}
-        index = self.catalog.items.index
+        index = st.catalog.items.index
         folded: list[tuple[int, str, float, float]] = []
         cart_idx: list[int] = []
         for row in rows:
@@ -356,13 +612,15 @@ class RecommenderService:
         )
         return _Shopper(True, consent, profile, folded, cart_idx, purchased, state)
 
-    def _model_row(self, shopper: _Shopper) -> tuple[np.ndarray, np.ndarray] | None:
+    def _model_row(
+        self, st: _CatalogState, shopper: _Shopper
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """The shopper's interactions as one row over the model's items (fold-in): ascending
         model item indices and their weights, for `RecommenderModel.score_row`."""
         if self.model is None or not shopper.events:
             return None
         state = shopper.state
-        model_idx = self.cat_to_model[state.items]
+        model_idx = st.cat_to_model[state.items]
         keep = model_idx >= 0
         if not keep.any():
             return None
@@ -385,44 +643,44 @@ class RecommenderService:
             vals = (vals * np.power(0.5, age / half_life)).astype(np.float32)
         return cols, vals
 
-    def _cf_scores(self, shopper: _Shopper) -> np.ndarray | None:
+    def _cf_scores(self, st: _CatalogState, shopper: _Shopper) -> np.ndarray | None:
         if "cf" not in shopper.memo:
-            shopper.memo["cf"] = self._compute_cf(shopper)
+            shopper.memo["cf"] = self._compute_cf(st, shopper)
         return shopper.memo["cf"]
 
-    def _compute_cf(self, shopper: _Shopper) -> np.ndarray | None:
-        row = self._model_row(shopper)
+    def _compute_cf(self, st: _CatalogState, shopper: _Shopper) -> np.ndarray | None:
+        row = self._model_row(st, shopper)
         if row is None or self.model is None:
             return None
         model_scores = self.model.score_row(*row)
-        if self._all_model_known:
-            out = model_scores[self.cat_to_model]
+        if st.all_model_known:
+            out = model_scores[st.cat_to_model]
         else:
-            out = np.zeros(len(self.catalog), np.float32)
-            known = self._model_known
-            out[known] = model_scores[self.cat_to_model[known]]
+            out = np.zeros(len(st.catalog), np.float32)
+            known = st.model_known
+            out[known] = model_scores[st.cat_to_model[known]]
         return _unit(out)
 
-    def _content_profile(self, shopper: _Shopper) -> np.ndarray:
+    def _content_profile(self, st: _CatalogState, shopper: _Shopper) -> np.ndarray:
         if "content" not in shopper.memo:
-            shopper.memo["content"] = self._compute_content(shopper)
+            shopper.memo["content"] = self._compute_content(st, shopper)
         return shopper.memo["content"]
 
-    def _content_unit(self, shopper: _Shopper) -> np.ndarray:
+    def _content_unit(self, st: _CatalogState, shopper: _Shopper) -> np.ndarray:
         # Retrieval and the ranker both use the scaled content scores.
         if "content_unit" not in shopper.memo:
-            shopper.memo["content_unit"] = _unit(self._content_profile(shopper))
+            shopper.memo["content_unit"] = _unit(self._content_profile(st, shopper))
         return shopper.memo["content_unit"]
 
-    def _compute_content(self, shopper: _Shopper) -> np.ndarray:
+    def _compute_content(self, st: _CatalogState, shopper: _Shopper) -> np.ndarray:
         if not shopper.events:
-            return np.zeros(len(self.catalog), np.float32)
+            return np.zeros(len(st.catalog), np.float32)
         state = shopper.state
         type_weights = np.asarray(
             [max(EVENT_WEIGHTS.get(t, 0.0), 0.0) for t in state.types], np.float64
         )
         weights = type_weights * np.exp(-(state.now - state.ts) / (7 * DAY)) + 1e-3
-        return self.content.profile_scores(state.items, weights)
+        return st.content.profile_scores(state.items, weights)
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -434,13 +692,14 @@ class RecommenderService:
         context: dict | None = None,
         filters: Filters | None = None,
     ) -> RecommendationResult:
-        self._refresh_catalog()
+        st = self._state  # one snapshot for the whole request, whatever a refresh does meanwhile
         # One database session (one connection) serves the whole request.
         with self.factory() as session:
-            return self._recommend(session, shopper_id, k, context, filters)
+            return self._recommend(st, session, shopper_id, k, context, filters)
 
     def _recommend(
         self,
+        st: _CatalogState,
         session: Session,
         shopper_id: str | None,
         k: int,
@@ -450,39 +709,39 @@ class RecommenderService:
         k = max(1, min(int(k), 100))
         context = dict(context or {})
         filters = filters or Filters()
-        shopper = self._shopper(shopper_id, session)
-        n = len(self.catalog)
+        shopper = self._shopper(st, shopper_id, session)
+        n = len(st.catalog)
         if n == 0:
             return RecommendationResult([], "empty_catalog")
         cold = not shopper.events
         parts: dict[str, np.ndarray] = {}
-        cf = self._cf_scores(shopper)
+        cf = self._cf_scores(st, shopper)
         if cf is not None:
             parts[self.model.name if self.model else "cf_item"] = cf
         if shopper.events:
-            parts["content"] = 0.5 * self._content_unit(shopper)
+            parts["content"] = 0.5 * self._content_unit(st, shopper)
         prefs = {
             key: context.get(key)
             for key in ("category", "brand", "color", "recipient", "material", "query")
         }
         if any(prefs.values()):
-            parts["preference"] = 0.9 * _unit(self.content.query_scores(prefs))
+            parts["preference"] = 0.9 * _unit(st.content.query_scores(prefs))
         if shopper.cart:
-            parts["bundle"] = 0.6 * _unit(self._bundle_scores(shopper.cart))
-        parts["popular"] = self._popular_part[cold]
-        parts["trending"] = self._trending_part[cold]
+            parts["bundle"] = 0.6 * _unit(st.bundle_scores(shopper.cart))
+        parts["popular"] = st.popular_part[cold]
+        parts["trending"] = st.trending_part[cold]
         if shopper.profile:
-            segment = self._segment_scores(shopper.profile)
+            segment = st.segment_scores(shopper.profile)
             if segment is not None:
                 parts["segment"] = (0.5 if cold else 0.3) * segment
-        fresh = self._fresh(shopper.state.now)
+        fresh = st.fresh(shopper.state.now)
         parts["new_item"] = 0.15 * fresh.astype(np.float32)
         total = np.zeros(n, np.float32)
         for value in parts.values():
             total += value
         if _has_budget(context):  # price_fit is all ones without a budget
             total = total * price_fit(
-                self.catalog.price, context.get("price_min"), context.get("price_max")
+                st.catalog.price, context.get("price_min"), context.get("price_max")
             )
         # Items the shopper already looked at step back (not out): the page should mostly bring
         # something new, but a much-viewed item can still come back.
@@ -491,15 +750,16 @@ class RecommenderService:
             total[seen] *= 0.5
         # Recently shown items step back so the next page brings something new.
         shown = [
-            self.catalog.items.index[i]
+            st.catalog.items.index[i]
             for i in context.get("shown", []) or []
-            if i in self.catalog.items.index
+            if i in st.catalog.items.index
         ]
         if shown:
             total[shown] -= 0.5
         # Nothing already in the cart, nothing just bought (consumables excepted).
-        exclude = self._repurchase_block(shopper) | set(shopper.cart)
+        exclude = st.repurchase_block(shopper) | set(shopper.cart)
         result = self._select(
+            st,
             total,
             parts,
             k,
@@ -513,48 +773,38 @@ class RecommenderService:
         fallback = result.fallback or ("cold_start_shopper" if cold else None)
         return RecommendationResult(result.items, fallback, result.relaxed)
 
-    def _fresh(self, now: float) -> np.ndarray:
-        """Items launched in the last NEW_ITEM_DAYS (the test is run on recent items only)."""
-        created = self.catalog.created_ts
-        if now < self._loaded_at:  # the clock went back: test everything
-            age_days = (now - created) / DAY
-            return (age_days >= 0) & (age_days <= NEW_ITEM_DAYS)
-        fresh = np.zeros(len(created), bool)
-        age_days = (now - created[self._maybe_new]) / DAY
-        fresh[self._maybe_new] = (age_days >= 0) & (age_days <= NEW_ITEM_DAYS)
-        return fresh
-
     def similar_items(
         self, item_id: str, k: int = 10, *, filters: Filters | None = None
     ) -> RecommendationResult:
-        self._refresh_catalog()
+        st = self._state
         filters = filters or Filters()
-        idx = self.catalog.items.get(item_id)
+        idx = st.catalog.items.get(item_id)
         if idx is None:
-            popular = {"popular": self.popularity.astype(np.float32)}
-            res = self._select(self.popularity.astype(np.float32), popular, k, filters, None)
+            popular = {"popular": st.popularity.astype(np.float32)}
+            res = self._select(st, st.popularity.astype(np.float32), popular, k, filters, None)
             return RecommendationResult(res.items, "unknown_item", res.relaxed)
-        content = self.content.similar([idx])
+        content = st.content.similar([idx])
         parts = {"similar": _unit(content)}
         fallback = None
-        m = int(self.cat_to_model[idx])
+        m = int(st.cat_to_model[idx])
         if self.model is not None and m >= 0:
             sims = np.asarray(self.model._similar(m), np.float32)
-            cf = np.zeros(len(self.catalog), np.float32)
-            known = self.cat_to_model >= 0
-            cf[known] = sims[self.cat_to_model[known]]
+            cf = np.zeros(len(st.catalog), np.float32)
+            known = st.model_known
+            cf[known] = sims[st.cat_to_model[known]]
             parts["cf_item"] = 0.7 * _unit(cf)
         else:
             fallback = "cold_start_item"
         total = sum(parts.values())
         excl = frozenset(filters.exclude_items | {item_id})
         res = self._select(
+            st,
             np.asarray(total, np.float32),
             parts,
             k,
             _with_excluded(filters, excl),
             None,
-            anchor=self.catalog.title[idx],
+            anchor=st.catalog.title[idx],
         )
         return RecommendationResult(res.items, fallback or res.fallback, res.relaxed)
 
@@ -562,25 +812,26 @@ class RecommenderService:
         self, item_ids: Sequence[str], k: int = 5, *, filters: Filters | None = None
     ) -> RecommendationResult:
         """Complements bought together with `item_ids`, from other categories than theirs."""
-        self._refresh_catalog()
+        st = self._state
         filters = filters or Filters()
-        rows = [self.catalog.items.index[i] for i in item_ids if i in self.catalog.items.index]
+        rows = [st.catalog.items.index[i] for i in item_ids if i in st.catalog.items.index]
         if not rows:
             res = self._select(
-                self.popularity.astype(np.float32), {"popular": self.popularity}, k, filters, None
+                st, st.popularity.astype(np.float32), {"popular": st.popularity}, k, filters, None
             )
             return RecommendationResult(res.items, "unknown_item", res.relaxed)
-        scores = self._bundle_scores(rows)
-        not_same = ~self.catalog.isin("category", set(self.catalog.category[rows]))
+        scores = st.bundle_scores(rows)
+        not_same = ~st.catalog.isin("category", set(st.catalog.category[rows]))
         scores = np.where(not_same, scores, -np.inf).astype(np.float32)
         excl = frozenset(filters.exclude_items | set(item_ids))
         res = self._select(
+            st,
             scores,
             {"bundle": scores},
             k,
             _with_excluded(filters, excl),
             None,
-            anchor=self.catalog.title[rows[0]],
+            anchor=st.catalog.title[rows[0]],
             max_per_category=2,  # a bundle spans kinds of things: case, charger, film
         )
         return RecommendationResult(res.items, res.fallback, res.relaxed)
@@ -588,14 +839,14 @@ class RecommenderService:
     def purchase_probability(
         self, shopper_id: str | None, item_ids: Sequence[str]
     ) -> dict[str, float]:
-        self._refresh_catalog()
-        shopper = self._shopper(shopper_id)
-        idx = [self.catalog.items.index[i] for i in item_ids if i in self.catalog.items.index]
+        st = self._state
+        shopper = self._shopper(st, shopper_id)
+        idx = [st.catalog.items.index[i] for i in item_ids if i in st.catalog.items.index]
         if not idx:
             return {}
         cand = np.asarray(idx, np.int64)
-        probs = self._probabilities(shopper, cand)
-        return {self.catalog.items.ids[i]: float(p) for i, p in zip(cand, probs, strict=False)}
+        probs = self._probabilities(st, shopper, cand)
+        return {st.catalog.items.ids[i]: float(p) for i, p in zip(cand, probs, strict=False)}
 
     def choose_offer(
         self,
@@ -650,52 +901,20 @@ class RecommenderService:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _probabilities(self, shopper: _Shopper, cand: np.ndarray) -> np.ndarray:
-        cf = self._cf_scores(shopper)
+    def _probabilities(self, st: _CatalogState, shopper: _Shopper, cand: np.ndarray) -> np.ndarray:
+        cf = self._cf_scores(st, shopper)
         cf_c = cf[cand] if cf is not None else np.zeros(len(cand), np.float32)
-        content = self._content_unit(shopper)[cand]
-        x = build_features(self.catalog, self.stats, shopper.state, cand, cf_c, content)
+        content = self._content_unit(st, shopper)[cand]
+        x = build_features(st.catalog, st.stats, shopper.state, cand, cf_c, content)
         if self.ranker is not None:
             return self.ranker.predict(x)
         # Untrained fallback: popularity-based prior raised by this shopper's own interest.
         interest = 0.5 * x[:, 10] + 0.3 * x[:, 8] + 0.8 * cf_c + 0.5 * content
         return 1.0 / (1.0 + np.exp(-(-3.0 + 0.3 * x[:, 3] + interest)))
 
-    def _bundle_scores(self, rows: Sequence[int]) -> np.ndarray:
-        co = np.asarray(self.copurchase[list(rows)].sum(axis=0)).ravel().astype(np.float32)
-        # Item pairs are sparse; categories generalise: popular items of the categories most
-        # often bought with the anchors' categories (phone -> case, charger, film), a bit more
-        # when the brand matches (a Xiaomi case for a Xiaomi phone).
-        cat_codes = self.category_codes
-        anchor_cats = np.unique(cat_codes[list(rows)])
-        cat_affinity = np.asarray(self.category_lift[anchor_cats].sum(axis=0)).ravel()
-        by_cat = _unit(cat_affinity)[cat_codes]
-        same_brand = self.catalog.isin("brand", self.catalog.brand[list(rows)])
-        generic = by_cat * (0.5 + 0.5 * self._popularity32) * (1 + 0.2 * same_brand)
-        return _unit(co) + 0.5 * generic.astype(np.float32)
-
-    def _segment_scores(self, profile: dict[str, Any]) -> np.ndarray | None:
-        """What consenting shoppers of the same age band and gender add to cart and buy
-        (aggregates computed at catalogue load, so this costs no query per request)."""
-        age, gender = profile.get("age_band"), profile.get("gender")
-        keys = (
-            [(age, gender), (age, None), (None, gender)]
-            if age and gender
-            else [(age, None) if age else (None, gender)]
-        )
-        for key in keys:
-            vec = self.segments.get(key)
-            if vec is not None:
-                return vec
-        return None
-
-    def _repurchase_block(self, shopper: _Shopper) -> set[int]:
-        if not shopper.purchased:
-            return set()
-        return {i for i in shopper.purchased if not self.consumable[i]}
-
     def _select(
         self,
+        st: _CatalogState,
         total: np.ndarray,
         parts: dict[str, np.ndarray],
         k: int,
@@ -709,7 +928,7 @@ class RecommenderService:
         max_per_category: int | None = None,
         new_items: np.ndarray | None = None,
     ) -> RecommendationResult:
-        catalog = self.catalog
+        catalog = st.catalog
         relaxed: list[str] = []
         active = filters
         mask = rules.filter_mask(catalog, active)
@@ -736,7 +955,7 @@ class RecommenderService:
         # the retrieval score so the ranker reorders but does not ignore stated preferences.
         final = scores[pool].astype(np.float64)
         if shopper is not None and self.ranker is not None and len(pool):
-            probs = self._probabilities(shopper, pool)
+            probs = self._probabilities(st, shopper, pool)
             final = 0.5 * _unit(final) + 0.5 * _unit(probs)
         order = pool[np.argsort(-final, kind="stable")]
         final_by_idx = dict(zip(pool.tolist(), final.tolist(), strict=False))
@@ -744,9 +963,9 @@ class RecommenderService:
         # below, and the page should still be full.
         spare = k + min(5, k)
         page = rules.diversify(
-            order, spare, catalog, self.content.features, max_per_category=max_per_category
+            order, spare, catalog, st.content.features, max_per_category=max_per_category
         )
-        promoted_pool = order[self.promoted[order]].tolist()
+        promoted_pool = order[st.promoted[order]].tolist()
         head, promoted_used = rules.insert_promoted(page[:k], promoted_pool, k, PROMOTED_SHARE)
         page = head + [i for i in page[k:] if i not in head]
         new_used: set[int] = set()
@@ -754,11 +973,11 @@ class RecommenderService:
         if new_items is not None and slots:
             # The offline evaluation's finding, applied live: the best-ranked new arrivals that
             # passed the filters get the page's last places (see Hybrid.rank).
-            fresh_pool = order[new_items[order] & ~self.promoted[order]].tolist()
+            fresh_pool = order[new_items[order] & ~st.promoted[order]].tolist()
             page, new_used = rules.reserve_tail(page, fresh_pool, k, slots, keep=promoted_used)
-        page = self._verify_stock(page, active, session)[:k]
+        page = self._verify_stock(st, page, active, session)[:k]
         promoted_used &= set(page)
-        anchors = self._anchors(shopper, page) if shopper is not None else {}
+        anchors = self._anchors(st, shopper, page) if shopper is not None else {}
         items = []
         for idx in page:
             source = (
@@ -768,7 +987,7 @@ class RecommenderService:
                 if idx in new_used
                 else _top_source(parts, idx)
             )
-            reason = self._reason(source, idx, shopper, anchors.get(idx, anchor), budget_given)
+            reason = self._reason(st, source, idx, shopper, anchors.get(idx, anchor), budget_given)
             items.append(
                 Recommendation(
                     catalog.items.ids[idx],
@@ -785,12 +1004,16 @@ class RecommenderService:
         return int(per_ten * k / 10 + 0.5)
 
     def _verify_stock(
-        self, page: list[int], filters: Filters, session: Session | None = None
+        self,
+        st: _CatalogState,
+        page: list[int],
+        filters: Filters,
+        session: Session | None = None,
     ) -> list[int]:
-        """Re-read stock and price of the page from the database: the catalogue copy may be stale."""
+        """Re-read stock and price of the page from the database: the snapshot may be stale."""
         if not page:
             return page
-        ids = [self.catalog.items.ids[i] for i in page]
+        ids = [st.catalog.items.ids[i] for i in page]
         with _use(self.factory, session) as session:
             fresh = repo.stock_and_price(session, ids)
         out = []
@@ -809,12 +1032,18 @@ class RecommenderService:
         return out
 
     def _reason(
-        self, source: str, idx: int, shopper: _Shopper | None, anchor: str | None, budget: bool
+        self,
+        st: _CatalogState,
+        source: str,
+        idx: int,
+        shopper: _Shopper | None,
+        anchor: str | None,
+        budget: bool,
     ) -> str:
-        info: dict[str, Any] = {"category": self.catalog.category[idx], "anchor": anchor}
+        info: dict[str, Any] = {"category": st.catalog.category[idx], "anchor": anchor}
         if shopper is not None and source == "bundle" and shopper.cart:
-            best = max(shopper.cart, key=lambda c: _csr_value(self.copurchase, c, idx))
-            info["anchor"] = self.catalog.title[best]
+            best = max(shopper.cart, key=lambda c: _csr_value(st.copurchase, c, idx))
+            info["anchor"] = st.catalog.title[best]
             info["in_cart"] = True
         if source == "preference":
             info["budget"] = budget
@@ -823,19 +1052,19 @@ class RecommenderService:
             text += "，符合你的预算"
         return text
 
-    def _anchors(self, shopper: _Shopper, page: list[int]) -> dict[int, str]:
+    def _anchors(self, st: _CatalogState, shopper: _Shopper, page: list[int]) -> dict[int, str]:
         """For each page item, the recently touched item most like it (for "因为你浏览过…")."""
         touched = list(dict.fromkeys(e[0] for e in shopper.events))[:30]
         if not touched or not page:
             return {}
-        sims = row_dots(self.content.features, page, touched)
+        sims = row_dots(st.content.features, page, touched)
         out = {}
         for row, idx in enumerate(page):
             own = [n for n, t in enumerate(touched) if t == idx]
             sims[row, own] = -1.0  # never "because you viewed" the item itself
             best = int(np.argmax(sims[row]))
             if sims[row, best] > 0:
-                out[idx] = self.catalog.title[touched[best]]
+                out[idx] = st.catalog.title[touched[best]]
         return out
 
 
@@ -905,8 +1134,6 @@ def _has_budget(context: dict) -> bool:
 
 
 def _with_excluded(filters: Filters, excluded: frozenset[str]) -> Filters:
-    from dataclasses import replace
-
     return replace(filters, exclude_items=excluded)
 
 

@@ -243,9 +243,10 @@ def test_one_query_reads_events_cart_and_profile(engine: Engine) -> None:
         repo.cart_add(s, "fan", "p4")
         repo.cart_add(s, "fan", "p2")
         repo.ensure_shopper(s, "private", consent=False)
-    svc = RecommenderService(factory)
-    fan = svc._shopper("fan")
-    index = svc.catalog.items.index
+    svc = RecommenderService(factory, background_refresh=False)
+    snapshot = svc._state
+    fan = svc._shopper(snapshot, "fan")
+    index = snapshot.catalog.items.index
     assert fan.known and fan.consent
     assert fan.profile == {"age_band": "25-34", "gender": "f", "region": None, "occupation": None}
     assert len(fan.events) == RECENT_EVENTS
@@ -261,9 +262,9 @@ def test_one_query_reads_events_cart_and_profile(engine: Engine) -> None:
     assert [e[3] for e in fan.events] == sorted((e[3] for e in fan.events), reverse=True)
     assert fan.cart == [index["p2"], index["p4"]]
     assert fan.purchased == [e[0] for e in fan.events if e[1] == "purchase"]
-    private = svc._shopper("private")
+    private = svc._shopper(snapshot, "private")
     assert private.known and not private.consent
     assert (private.profile, private.events, private.cart) == ({}, [], [])
-    assert not svc._shopper("stranger").known
+    assert not svc._shopper(snapshot, "stranger").known
     page = svc.recommend("fan", 3)
     assert page.items and index["p4"] not in {index[r.item_id] for r in page.items}
