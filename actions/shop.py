@@ -9,7 +9,7 @@ import statistics
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -35,6 +35,8 @@ SORRY = "抱歉，系统开小差了😥 稍后再试试，或者说「转人工
 _CHEAPER = re.compile(r"便宜|太贵|贵了|低一?点|实惠|划算点|预算没那么多|价格低|省钱")
 _PRICIER = re.compile(r"贵一?点|高端|好一?点的|档次高|价位高|更好的")
 _OTHER_COLOR = re.compile(r"换个?颜色|别的颜色|其他颜色|颜色换|其它颜色|换个色")
+# Asking for items other than those shown, which still holds next to a budget (换一批300以内的).
+_OTHER_ITEMS = re.compile(r"换一?批|换一?些|换个?(?:牌子|品牌)|别的|其他|其它|不一样")
 _QUANTITY = re.compile(r"(\d+|[一二两三四五六七八九十])\s*(?:件|个|双|台|份|只|部|条|盒|瓶)")
 
 
@@ -52,7 +54,9 @@ def unit_of_work(runtime: Runtime) -> Any:
 
 
 def shopper_of(session: Session, tracker: Tracker) -> str:
-    return repo.resolve_shopper(session, channel_of(tracker), tracker.sender_id)
+    # Not resolve_shopper: creating the row up front cost a query per turn, and every write of
+    # a turn ensures the shopper anyway.
+    return repo.shopper_id_for(session, channel_of(tracker), tracker.sender_id)
 
 
 def session_key(tracker: Tracker) -> str:
@@ -182,15 +186,16 @@ def show_products(
     return memory
 
 
-def record(session: Session, shopper_id: str, tracker: Tracker, type_: str, **kwargs: Any) -> None:
-    repo.record_event(
-        session,
-        shopper_id,
-        type_,
-        channel=channel_of(tracker),
-        session_id=session_key(tracker),
-        **kwargs,
+def record(session: Session, shopper_id: str, tracker: Tracker, *events: repo.NewEvent) -> None:
+    """Store a turn's events in one batch, stamped with the turn's channel and conversation."""
+    channel, key = channel_of(tracker), session_key(tracker)
+    repo.record_events(
+        session, shopper_id, [replace(e, channel=channel, session_id=key) for e in events]
     )
+
+
+def views(items: Iterable[dict[str, Any]]) -> list[repo.NewEvent]:
+    return [repo.NewEvent(type="view", product_id=item["id"]) for item in items]
 
 
 def _filters(query: dict[str, Any], exclude_items: Iterable[str] = ()) -> Any:
@@ -323,7 +328,8 @@ class ActionSearchProducts(ShopAction):
         exclude: list[str] = []
         events: list[EventType] = []
         mentioned_price = bool(parse_price(text))
-        if intent == "refine_search" and previous:
+        refining = intent == "refine_search" and bool(previous)
+        if refining:
             events += self._refine(text, query, previous, exclude, mentioned_price)
         asked = list(tracker.get_slot("asked") or [])
         question = self._missing(intent, query, recipient, asked)
@@ -346,8 +352,9 @@ class ActionSearchProducts(ShopAction):
             )
             relaxed = tuple(result.relaxed or ())
             recs = named_line_first(result.items, text, runtime.lexicon, session)
+            new_budget = refining and mentioned_price and not exclude
             intro = (
-                self._intro(intent, query, recipient)
+                self._intro(intent, query, recipient, new_budget)
                 if not relaxed
                 else relaxed_intro(relaxed, query)
             )
@@ -359,9 +366,8 @@ class ActionSearchProducts(ShopAction):
                 intro,
                 strict=not relaxed,
             )
-            record(session, shopper_id, tracker, "search", query=text[:255] or None)
-            for item in items:
-                record(session, shopper_id, tracker, "view", product_id=item["id"])
+            search = repo.NewEvent(type="search", query=text[:255] or None)
+            record(session, shopper_id, tracker, search, *views(items))
         if not items:
             wanted = replies.describe_query(query) or "这个需求"
             dispatcher.utter_message(
@@ -388,7 +394,7 @@ class ActionSearchProducts(ShopAction):
         exclude: list[str],
         mentioned_price: bool,
     ) -> list[EventType]:
-        """Turn 便宜点 / 换个颜色 / 换一批 into constraints relative to what was shown."""
+        """Turn 便宜点 / 换个颜色 / 换一批 / 300以内 into constraints relative to what was shown."""
         events: list[EventType] = []
         prices = [float(i["price"]) for i in previous if i.get("price") is not None]
         if _CHEAPER.search(text) and not mentioned_price and prices:
@@ -406,6 +412,11 @@ class ActionSearchProducts(ShopAction):
             query["price_min"] = float(math.ceil(statistics.median(prices)))
             query["price_max"] = None
             events += [SlotSet("price_min", query["price_min"]), SlotSet("price_max", None)]
+        elif mentioned_price and not (_OTHER_ITEMS.search(text) or _OTHER_COLOR.search(text)):
+            # 有没有300以内的: the new budget changes the page by itself. Shown items that fit it
+            # still answer it, and leaving them out could empty the budget, so that the
+            # recommender would relax the very budget just stated.
+            pass
         else:
             # 换一批 / 换个颜色 / 别的牌子 / 还有吗: the same need, something not shown yet.
             exclude.extend(i["id"] for i in previous)
@@ -454,10 +465,15 @@ class ActionSearchProducts(ShopAction):
         return None
 
     @staticmethod
-    def _intro(intent: str | None, query: dict[str, Any], recipient: str | None) -> str:
+    def _intro(
+        intent: str | None, query: dict[str, Any], recipient: str | None, new_budget: bool = False
+    ) -> str:
         wanted = replies.describe_query(query)
         if recipient:
             return f"送{recipient}的话，这几款挺合适" + (f"（{wanted}）" if wanted else "") + "："
+        if new_budget:
+            # Items already shown may be among these, so not 换了一批.
+            return f"按新预算「{wanted}」挑了这些👇"
         if intent == "refine_search":
             return f"换了一批{('「' + wanted + '」') if wanted else ''}，看看这些："
         if wanted:
@@ -483,8 +499,7 @@ class _ItemListAction(ItemAction):
         if result.relaxed:
             intro += "（部分条件已放宽）"
         items = show_products(turn.dispatcher, turn.session, result.items, {}, intro, strict=True)
-        for item in items:
-            record(turn.session, turn.shopper_id, turn.tracker, "view", product_id=item["id"])
+        record(turn.session, turn.shopper_id, turn.tracker, *views(items))
         if not items:
             turn.dispatcher.utter_message(text=self.empty)
             return []
@@ -595,7 +610,8 @@ class ActionProductDetail(ItemAction):
         return "action_product_detail"
 
     def act_on(self, turn: ItemTurn) -> list[EventType]:
-        record(turn.session, turn.shopper_id, turn.tracker, "click", product_id=turn.product.id)
+        click = repo.NewEvent(type="click", product_id=turn.product.id)
+        record(turn.session, turn.shopper_id, turn.tracker, click)
         text = turn.tracker.latest_message.get("text") or ""
         turn.dispatcher.utter_message(
             text=detail_text(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from shopbot.db.models import (
@@ -59,25 +60,44 @@ def ensure_shopper(session: Session, shopper_id: str, **profile: Any) -> Shopper
         shopper = Shopper(id=shopper_id, consent=bool(profile.get("consent", False)))
         session.add(shopper)
     elif "consent" in profile:
-        shopper.consent = bool(profile["consent"])
+        _assign(shopper, "consent", bool(profile["consent"]))
     if shopper.consent:
         for field in PROFILE_FIELDS:
             if profile.get(field) is not None:
-                setattr(shopper, field, profile[field])
+                _assign(shopper, field, profile[field])
     else:
         # Without consent we keep no demographics at all, not merely ignore them.
         for field in PROFILE_FIELDS:
-            setattr(shopper, field, None)
+            _assign(shopper, field, None)
     session.flush()
     return shopper
 
 
+def _assign(row: Any, field: str, value: Any) -> None:
+    # Even an assignment of the value already there marks the row dirty, and the flush then
+    # runs the whole unit of work for it (~70 µs); ensure_shopper runs on most chat turns.
+    if getattr(row, field) != value:
+        setattr(row, field, value)
+
+
 def resolve_shopper(session: Session, channel: str, external_id: str) -> str:
     """Map a channel's sender id to a shopper id, creating the shopper on first contact."""
+    shopper_id = shopper_id_for(session, channel, external_id)
+    if _first_party(channel, external_id):
+        ensure_shopper(session, shopper_id)
+    return shopper_id
+
+
+def shopper_id_for(session: Session, channel: str, external_id: str) -> str:
+    """Map a channel's sender id to a shopper id; a first-party sender's row is not created.
+
+    For the chat's read-mostly turns: a first-party sender id is the shopper id, so it costs no
+    query, and every write (events, cart, handoff, coupon grant) ensures the shopper row itself.
+    Other channels' senders get their identity mapping (and shopper) on first contact.
+    """
     if not external_id:
         raise InvalidRequest("empty sender id")
-    if channel in FIRST_PARTY_CHANNELS and len(external_id) <= 64:
-        ensure_shopper(session, external_id)
+    if _first_party(channel, external_id):
         return external_id
     identity = session.get(ChannelIdentity, (channel, external_id[:128]))
     if identity is not None:
@@ -91,7 +111,49 @@ def resolve_shopper(session: Session, channel: str, external_id: str) -> str:
     return shopper_id
 
 
+def _first_party(channel: str, external_id: str) -> bool:
+    return channel in FIRST_PARTY_CHANNELS and 0 < len(external_id) <= 64
+
+
 # --- events ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One behaviour event to record; see record_event for the meaning of the fields."""
+
+    type: str
+    product_id: str | None = None
+    query: str | None = None
+    dwell_seconds: float | None = None
+    channel: str | None = None
+    session_id: str | None = None
+    ts: datetime | None = None
+    event_id: str | None = None
+
+
+def _event_problem(row: NewEvent) -> str | None:
+    """Why the row can never be stored, or None; the database is not asked."""
+    if row.type not in EVENT_TYPES:
+        return f"unknown event type {row.type!r}; expected one of {', '.join(EVENT_TYPES)}"
+    if row.dwell_seconds is not None and not (0 <= row.dwell_seconds < 86400):
+        return "dwell_seconds must be between 0 and 86400"
+    return None
+
+
+def _event(shopper_id: str, row: NewEvent, ts: datetime) -> Event:
+    text = redact(row.query)
+    return Event(
+        id=row.event_id or new_id(),
+        shopper_id=shopper_id,
+        product_id=row.product_id,
+        type=row.type,
+        query=text[:MAX_QUERY_CHARS] if text else None,
+        dwell_seconds=row.dwell_seconds,
+        channel=row.channel,
+        session_id=row.session_id,
+        ts=row.ts or ts,
+    )
 
 
 def record_event(
@@ -107,30 +169,74 @@ def record_event(
     ts: datetime | None = None,
     event_id: str | None = None,
 ) -> Event:
-    if type not in EVENT_TYPES:
-        raise InvalidRequest(
-            f"unknown event type {type!r}; expected one of {', '.join(EVENT_TYPES)}"
-        )
-    if dwell_seconds is not None and not (0 <= dwell_seconds < 86400):
-        raise InvalidRequest("dwell_seconds must be between 0 and 86400")
-    if product_id is not None and session.get(Product, product_id) is None:
-        raise NotFound(f"unknown product {product_id!r}")
-    ensure_shopper(session, shopper_id)
-    text = redact(query)
-    event = Event(
-        id=event_id or new_id(),
-        shopper_id=shopper_id,
-        product_id=product_id,
+    row = NewEvent(
         type=type,
-        query=text[:MAX_QUERY_CHARS] if text else None,
+        product_id=product_id,
+        query=query,
         dwell_seconds=dwell_seconds,
         channel=channel,
         session_id=session_id,
-        ts=ts or utcnow(),
+        ts=ts,
+        event_id=event_id,
     )
+    problem = _event_problem(row)
+    if problem:
+        raise InvalidRequest(problem)
+    if product_id is not None and session.get(Product, product_id) is None:
+        raise NotFound(f"unknown product {product_id!r}")
+    ensure_shopper(session, shopper_id)
+    event = _event(shopper_id, row, utcnow())
     session.add(event)
     session.flush()
     return event
+
+
+# Built once, like _STOCK_AND_PRICE: record_events runs on most chat turns.
+_PRODUCT_IDS = select(Product.__table__.c.id).where(
+    Product.__table__.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def _loaded(session: Session, model: Any, key: str) -> bool:
+    """Whether the row is in the session and not expired: session.get trusts such rows without
+    a query, and so does record_events."""
+    row = session.identity_map.get(session.identity_key(model, key))
+    return row is not None and not inspect(row).expired
+
+
+def record_events(session: Session, shopper_id: str, events: Iterable[NewEvent]) -> list[Event]:
+    """Record several events of one shopper at once, all or none, in the order given.
+
+    Checked like record_event, but the errors name the offending row (`events[2]: ...`) and
+    nothing is written unless every row is valid. At most one query checks the products, and one
+    ensure_shopper and one flush (a single multi-row INSERT) store the rows: a chat turn records
+    a search plus a view per shown item, and recording them one by one cost a query for the
+    shopper, one for the product and a flush each.
+    """
+    rows = list(events)
+    for n, row in enumerate(rows):
+        problem = _event_problem(row)
+        if problem:
+            raise InvalidRequest(f"events[{n}]: {problem}")
+    wanted = {r.product_id for r in rows if r.product_id is not None}
+    unloaded = [pid for pid in wanted if not _loaded(session, Product, pid)]
+    if unloaded:
+        known = wanted.difference(unloaded) | set(session.scalars(_PRODUCT_IDS, {"ids": unloaded}))
+        for n, row in enumerate(rows):
+            if row.product_id is not None and row.product_id not in known:
+                raise NotFound(f"events[{n}]: unknown product {row.product_id!r}")
+    if not rows:
+        return []
+    ensure_shopper(session, shopper_id)
+    # One clock reading for the batch, a microsecond apart per row: reads order by time, then by
+    # the random id, so equal times would shuffle a search and the views that followed it.
+    now = utcnow()
+    stored = [
+        _event(shopper_id, row, now + timedelta(microseconds=n)) for n, row in enumerate(rows)
+    ]
+    session.add_all(stored)
+    session.flush()
+    return stored
 
 
 def recent_events(
@@ -271,7 +377,9 @@ def cart_add(
         session.add(item)
     else:
         item.quantity = min(999, item.quantity + quantity)
-    record_event(session, shopper_id, "add_to_cart", product_id=product_id, channel=channel)
+    # Product and shopper are checked above; record_event would query both again.
+    add = NewEvent(type="add_to_cart", product_id=product_id, channel=channel)
+    session.add(_event(shopper_id, add, utcnow()))
     session.flush()
     return item
 
@@ -283,7 +391,9 @@ def cart_remove(
     if item is None:
         return False
     session.delete(item)
-    record_event(session, shopper_id, "remove_from_cart", product_id=product_id, channel=channel)
+    # The cart row's foreign keys vouch for product and shopper.
+    removal = NewEvent(type="remove_from_cart", product_id=product_id, channel=channel)
+    session.add(_event(shopper_id, removal, utcnow()))
     session.flush()
     return True
 

@@ -134,6 +134,89 @@ async def test_another_batch_shows_new_items(shop: Runtime) -> None:
     assert second and not (first & second)
 
 
+# A first page of running shoes: two of them (s6 ¥249, s2 ¥299) are within ¥300.
+SHOES_SHOWN = [
+    {"id": pid, "title": title, "price": price, "category": "运动鞋"}
+    for pid, title, price in (
+        ("s6", "阿迪达斯 Runfalcon", 249.0),
+        ("s2", "耐克 Revolution 跑鞋", 299.0),
+        ("s4", "阿迪达斯 Duramo", 359.0),
+        ("s1", "耐克 Pegasus 跑鞋", 459.0),
+        ("s8", "阿迪达斯 Adizero", 499.0),
+    )
+]
+
+
+@pytest.fixture
+def recommend_filters(shop: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The Filters of every recommend() call, in order."""
+    seen: list[Any] = []
+    real = shop.recommender.recommend
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["filters"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(shop.recommender, "recommend", spy)
+    return seen
+
+
+async def test_a_new_budget_keeps_shown_items_that_fit_it(
+    shop: Runtime, recommend_filters: list[Any]
+) -> None:
+    # The validation action has already put the stated budget into price_max.
+    slots = {"category": "运动鞋", "price_max": 300.0, "shown_items": SHOES_SHOWN}
+    dispatcher, events = await search(shop, "有没有300以内的", slots, "refine_search")
+    [payload] = payloads(dispatcher, "products")
+    assert payload["items"] and all(item["price"] <= 300 for item in payload["items"])
+    # Both shoes within budget were shown before; leaving them out left nothing to show but
+    # alternatives over the budget.
+    assert {item["id"] for item in payload["items"]} == {"s2", "s6"}
+    assert "最接近的替代" not in texts(dispatcher) and "按新预算" in texts(dispatcher)
+    [filters] = recommend_filters
+    assert filters.exclude_items == frozenset() and filters.price_max == 300
+    assert [i["id"] for i in slot_events(events)["shown_items"]] == [
+        i["id"] for i in payload["items"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "budget", "leaves_out_shown"),
+    [
+        ("有没有300以内的", {"price_max": 300.0}, False),
+        ("300以内的呢", {"price_max": 300.0}, False),
+        ("200到400的有吗", {"price_min": 200.0, "price_max": 400.0}, False),
+        ("便宜点，300以内", {"price_max": 300.0}, False),
+        ("有没有便宜点的", {}, False),  # relative: a lower ceiling, as before
+        ("换一批", {}, True),
+        ("还有吗", {}, True),
+        ("换个颜色", {}, True),
+        ("别的牌子", {}, True),
+        ("换一批300以内的", {"price_max": 300.0}, True),  # asks for other items outright
+    ],
+)
+async def test_which_refinements_leave_out_the_items_shown(
+    shop: Runtime,
+    recommend_filters: list[Any],
+    text: str,
+    budget: dict[str, float],
+    leaves_out_shown: bool,
+) -> None:
+    slots = {"category": "运动鞋", "shown_items": SHOES_SHOWN, **budget}
+    await search(shop, text, slots, "refine_search")
+    [filters] = recommend_filters
+    shown_ids = frozenset(i["id"] for i in SHOES_SHOWN)
+    assert filters.exclude_items == (shown_ids if leaves_out_shown else frozenset())
+
+
+async def test_another_batch_never_repeats_a_shown_item(shop: Runtime) -> None:
+    slots = {"category": "运动鞋", "shown_items": SHOES_SHOWN}
+    dispatcher, _ = await search(shop, "换一批", slots, "refine_search")
+    [payload] = payloads(dispatcher, "products")
+    shown_ids = {i["id"] for i in SHOES_SHOWN}
+    assert payload["items"] and not shown_ids & {item["id"] for item in payload["items"]}
+
+
 async def test_excluded_brand_never_shown(shop: Runtime) -> None:
     dispatcher, _ = await search(
         shop, "不要耐克的", {"category": "运动鞋", "exclude_brands": ["耐克"]}, "refine_search"

@@ -6,7 +6,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +23,7 @@ from shopbot.db.models import (
     utcnow,
 )
 from shopbot.db.schema import head_revision, init_db, is_current
+from tests.support.sqlcount import count_statements
 
 
 def add_products(session: Session) -> None:
@@ -234,3 +236,144 @@ def test_stats_count_what_is_there(session: Session) -> None:
     assert stats["products"] == 4 and stats["categories"] == 2 and stats["brands"] == 4
     assert stats["shoppers"] == 1 and stats["events"] == 2
     assert stats["events_by_type"]["view"] == 1 and stats["events_by_type"]["favorite"] == 0
+
+
+def count_events(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Event)))
+
+
+def test_event_batch_is_stored_in_order_with_every_field(session: Session) -> None:
+    add_products(session)
+    then = utcnow() - timedelta(hours=1)
+    batch = [
+        repo.NewEvent(type="search", query="跑鞋 500以内", channel="rest", session_id="c1"),
+        repo.NewEvent(type="view", product_id="p3", channel="rest", session_id="c1"),
+        repo.NewEvent(type="view", product_id="p1", dwell_seconds=8.5, event_id="e-fixed"),
+        repo.NewEvent(type="click", product_id="p3", ts=then),
+    ]
+    stored = repo.record_events(session, "s1", batch)
+    assert stored[2].id == "e-fixed"
+    assert session.get(Shopper, "s1") is not None  # created on the way, as record_event does
+    session.expire_all()
+    rows = {e.id: e for e in repo.recent_events(session, "s1")}
+    got = [rows[e.id] for e in stored]
+    assert [(e.type, e.product_id, e.query) for e in got] == [
+        ("search", None, "跑鞋 500以内"),
+        ("view", "p3", None),
+        ("view", "p1", None),
+        ("click", "p3", None),
+    ]
+    assert [(e.channel, e.session_id) for e in got[:2]] == [("rest", "c1")] * 2
+    assert got[2].dwell_seconds == 8.5 and got[0].dwell_seconds is None
+    assert got[3].ts == then  # an explicit time is kept
+    # Rows without a time keep the batch's order when read newest first.
+    newest_first = [e.id for e in repo.recent_events(session, "s1") if e.id != got[3].id]
+    assert newest_first == [e.id for e in reversed(stored[:3])]
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        (
+            repo.NewEvent(type="teleport"),
+            repo.InvalidRequest,
+            r"events\[1\]: unknown event type 'teleport'",
+        ),
+        (
+            repo.NewEvent(type="view", product_id="p1", dwell_seconds=-1),
+            repo.InvalidRequest,
+            r"events\[1\]: dwell_seconds must be between 0 and 86400",
+        ),
+        (
+            repo.NewEvent(type="view", product_id="p1", dwell_seconds=86400),
+            repo.InvalidRequest,
+            r"events\[1\]: dwell_seconds",
+        ),
+        (
+            repo.NewEvent(type="view", product_id="nope"),
+            repo.NotFound,
+            r"events\[1\]: unknown product 'nope'",
+        ),
+    ],
+)
+def test_one_bad_event_stores_none_of_the_batch(
+    session: Session, bad: repo.NewEvent, error: type[Exception], message: str
+) -> None:
+    add_products(session)
+    batch = [
+        repo.NewEvent(type="search", query="手机"),
+        bad,
+        repo.NewEvent(type="view", product_id="p2"),
+    ]
+    with pytest.raises(error, match=message):
+        repo.record_events(session, "s1", batch)
+    assert count_events(session) == 0
+    assert session.get(Shopper, "s1") is None  # checked before the shopper is created
+
+
+def test_event_batch_rejects_unknown_products_even_beside_loaded_ones(session: Session) -> None:
+    add_products(session)
+    loaded = repo.get_products(session, ["p1", "p2"])
+    batch = [repo.NewEvent(type="view", product_id=pid) for pid in ("p1", "gone", "p2")]
+    with pytest.raises(repo.NotFound, match=r"events\[1\]: unknown product 'gone'"):
+        repo.record_events(session, "s1", batch)
+    assert count_events(session) == 0 and len(loaded) == 2
+
+
+def test_event_batch_redacts_and_truncates_the_query(session: Session) -> None:
+    typed = "手机 我电话13812345678 身份证110101199003071234 邮箱a.b@qq.com " + "很" * 300
+    [event] = repo.record_events(session, "s1", [repo.NewEvent(type="search", query=typed)])
+    session.expire_all()
+    stored = session.get(Event, event.id).query
+    for secret in ("13812345678", "110101199003071234", "a.b@qq.com"):
+        assert secret not in stored
+    assert "[手机号]" in stored and "[身份证号]" in stored and "[邮箱]" in stored
+    assert len(stored) == repo.MAX_QUERY_CHARS
+
+
+def test_event_batch_costs_a_fixed_handful_of_statements(session: Session, engine: Engine) -> None:
+    add_products(session)
+    session.expunge_all()  # as in a new unit of work: nothing loaded yet
+    batch = [repo.NewEvent(type="search", query="手机")]
+    batch += [repo.NewEvent(type="view", product_id=pid) for pid in ("p1", "p2", "p3", "p4")]
+    with count_statements(engine) as first:
+        repo.record_events(session, "new", batch)
+    # products, shopper lookup, shopper insert, one multi-row insert of the events
+    assert len(first) == 4, first.summary()
+    assert sum("INSERT INTO events" in s for s in first.statements) == 1
+    # Held here: the session's identity map keeps only what someone references.
+    products = repo.get_products(session, ["p1", "p2", "p3", "p4"])
+    shopper = session.get(Shopper, "new")
+    with count_statements(engine) as again:
+        repo.record_events(session, "new", batch[1:])
+    # Products and shopper already loaded in the session are not asked for again.
+    assert len(again) == 1 and "INSERT INTO events" in again.statements[0], again.summary()
+    assert count_events(session) == 9 and len(products) == 4 and shopper is not None
+    with count_statements(engine) as empty:
+        assert repo.record_events(session, "new", []) == []
+    assert len(empty) == 0
+
+
+def test_ensure_shopper_leaves_an_unchanged_shopper_alone(session: Session, engine: Engine) -> None:
+    shopper = repo.ensure_shopper(session, "s1")
+    flushes: list[object] = []
+    event.listen(session, "before_flush", lambda *args: flushes.append(args))
+    with count_statements(engine) as log:
+        assert repo.ensure_shopper(session, "s1") is shopper
+    # Rewriting equal values would dirty the row and run a whole (empty) unit of work.
+    assert len(log) == 0 and flushes == []
+    repo.ensure_shopper(session, "s1", consent=True, region="上海")
+    repo.ensure_shopper(session, "s1", consent=False)
+    session.expire_all()
+    assert session.get(Shopper, "s1").region is None
+
+
+def test_first_party_senders_map_without_creating_a_shopper(session: Session) -> None:
+    assert repo.shopper_id_for(session, "socketio", "web-abc") == "web-abc"
+    assert session.get(Shopper, "web-abc") is None
+    foreign = repo.shopper_id_for(session, "telegram", "42")
+    assert foreign != "42" and session.get(Shopper, foreign) is not None
+    assert repo.shopper_id_for(session, "telegram", "42") == foreign
+    assert repo.resolve_shopper(session, "telegram", "42") == foreign
+    with pytest.raises(repo.InvalidRequest):
+        repo.shopper_id_for(session, "rest", "")
