@@ -21,7 +21,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.turns import guarded_turn, limit_action_server_wait, warm_up
+from bot.channels.turns import (
+    close_action_server_clients,
+    guarded_turn,
+    limit_action_server_wait,
+    warm_up,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +152,7 @@ class AuthenticatedRestInput(RestInput):
         bp = Blueprint("authenticated_rest_webhook", __name__)
         limit_action_server_wait()
         bp.listener("after_server_start")(warm_up)
+        bp.listener("after_server_stop")(close_action_server_clients)
 
         @bp.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:

@@ -26,7 +26,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.turns import SILENT_TEXT, guarded_turn, limit_action_server_wait, warm_up
+from bot.channels.turns import (
+    SILENT_TEXT,
+    close_action_server_clients,
+    guarded_turn,
+    limit_action_server_wait,
+    warm_up,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +133,7 @@ class ShopSocketIOInput(InputChannel):
         bp = SocketBlueprint(sio, self.socketio_path, "shop_socketio_webhook", __name__)
         limit_action_server_wait()
         bp.listener("after_server_start")(warm_up)
+        bp.listener("after_server_stop")(close_action_server_clients)
         sessions: dict[str, str] = {}  # socket id -> session (shopper) id
 
         @bp.route("/", methods=["GET"])

@@ -12,7 +12,9 @@ issue 9789). Our channels therefore run each turn through `guarded_turn`:
 - Rasa's own wait for the action server is cut to `SHOPBOT_ACTION_TIMEOUT` seconds (default 20)
   so a hung action server cannot hold a conversation's lock for five minutes;
 - the action server's answers are validated by one prebuilt JSON Schema validator instead of a
-  metaschema check per answer (the largest single cost of a turn, measured with py-spy).
+  metaschema check per answer (the largest single cost of a turn, measured with py-spy);
+- calls to the action server reuse kept-alive connections instead of opening a new HTTP client
+  and TCP connection for each of the two calls of every turn.
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ import functools
 import logging
 import os
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import aiohttp
+from rasa.utils.endpoints import EndpointConfig
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +68,93 @@ def limit_action_server_wait() -> float:
     rasa_action.DEFAULT_REQUEST_TIMEOUT = seconds  # type: ignore[attr-defined]
     _timeouts_as_action_failures(rasa_action.RemoteAction)
     _validate_action_results_with_one_validator(rasa_action.RemoteAction)
+    _reuse_action_server_connections(rasa_action.RemoteAction)
     return seconds
+
+
+# Shorter than the action server's own keep-alive (Sanic closes idle connections after 5 s), so
+# the client drops an idle connection before the server can close it under a request in flight.
+KEEP_ALIVE_SECONDS = 2.0
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aiohttp.ClientSession]]
+_clients = weakref.WeakKeyDictionary()
+
+
+class _Borrowed:
+    """`async with` over a shared client that leaves it open (EndpointConfig.request closes
+    whatever its `session()` returns)."""
+
+    def __init__(self, client: aiohttp.ClientSession) -> None:
+        self.client = client
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.client
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+
+class KeepAliveEndpoint(EndpointConfig):
+    """The action endpoint with one pooled HTTP client per event loop.
+
+    Rasa's EndpointConfig builds a new aiohttp client, and so a new TCP connection, for every
+    request. Everything else about the request (headers, auth, parameters, errors) is Rasa's."""
+
+    @classmethod
+    def of(cls, endpoint: EndpointConfig) -> KeepAliveEndpoint:
+        return cls(
+            endpoint.url,
+            params=endpoint.params,
+            headers=endpoint.headers,
+            basic_auth=endpoint.basic_auth,
+            token=endpoint.token,
+            token_name=endpoint.token_name,
+            cafile=endpoint.cafile,
+            type=endpoint.type,
+            **endpoint.kwargs,
+        )
+
+    def _key(self) -> str:
+        return repr((self.url, sorted(self.headers.items()), sorted(self.basic_auth.items())))
+
+    def session(self) -> Any:
+        loop = asyncio.get_running_loop()
+        clients = _clients.setdefault(loop, {})
+        client = clients.get(self._key())
+        if client is None or client.closed:
+            auth = (
+                aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+                if self.basic_auth
+                else None
+            )
+            client = aiohttp.ClientSession(
+                headers=self.headers,
+                auth=auth,
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS),
+            )
+            clients[self._key()] = client
+        return _Borrowed(client)
+
+
+async def close_action_server_clients(_app: Any = None, _loop: Any = None) -> None:
+    """after_server_stop listener: close this loop's pooled clients."""
+    for client in _clients.pop(asyncio.get_running_loop(), {}).values():
+        await client.close()
+
+
+def _reuse_action_server_connections(remote_action: Any) -> None:
+    original = remote_action.run
+    if getattr(original, "_shopbot_keep_alive", False):
+        return
+
+    @functools.wraps(original)
+    async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        endpoint = self.action_endpoint
+        if endpoint is not None and type(endpoint) is EndpointConfig:
+            self.action_endpoint = KeepAliveEndpoint.of(endpoint)
+        return await original(self, *args, **kwargs)
+
+    run._shopbot_keep_alive = True  # type: ignore[attr-defined]
+    remote_action.run = run
 
 
 def _validate_action_results_with_one_validator(remote_action: Any) -> None:
@@ -162,6 +254,10 @@ async def warm_up(app: Any, _loop: Any = None) -> None:
         log.warning("model warm-up failed", exc_info=True)
         return
     log.info("model warmed up in %.1fs", time.monotonic() - started)
+    from shopbot.heap import freeze_startup_heap
+
+    # Everything loaded so far (model, TensorFlow, jieba) lives as long as the process.
+    freeze_startup_heap("rasa")
 
 
 def _report_late(task: asyncio.Future[Any]) -> None:

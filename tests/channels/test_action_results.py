@@ -57,3 +57,63 @@ def test_the_schema_is_not_rechecked_on_every_answer(
     # Installing twice keeps one wrapper.
     limit_action_server_wait()
     assert remote_action._validate_action_result(GOOD) is True
+
+
+async def test_action_calls_reuse_one_connection_and_survive_a_server_restart() -> None:
+    # Rasa opened a new HTTP client and TCP connection for each of a turn's two action calls.
+    from aiohttp import web
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.channels.turns import close_action_server_clients
+
+    peers: list[object] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        body = await request.json()
+        return web.json_response({"events": [], "responses": [{"text": body["next_action"]}]})
+
+    async def serve() -> tuple[web.AppRunner, int]:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
+        return runner, port
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    limit_action_server_wait()
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    domain = Domain.empty()
+    nlg = TemplatedNaturalLanguageGenerator({})
+
+    async def call() -> str:
+        out = CollectingOutputChannel()
+        action = RemoteAction("action_search_products", endpoint)
+        events = await action.run(out, nlg, DialogueStateTracker("alice", []), domain)
+        return events[0].text
+
+    runner, _ = await serve()
+    try:
+        assert [await call() for _ in range(5)] == ["action_search_products"] * 5
+        assert len(set(peers)) == 1  # five calls, one connection
+    finally:
+        await runner.cleanup()
+    # The action server restarts: the pooled connection is gone, the next call still works.
+    runner, _ = await serve()
+    try:
+        assert await call() == "action_search_products"
+        assert len(set(peers)) == 2
+    finally:
+        await runner.cleanup()
+        await close_action_server_clients()
