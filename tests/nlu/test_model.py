@@ -16,24 +16,12 @@ import pytest
 
 from actions.lexicon import catalog_lexicon
 from actions.normalize import normalize_size, normalize_term, parse_price
-from bot.training import DATA_DIRS, DOMAIN, _env, train_rasa
+from bot.training import DATA_DIRS, DOMAIN, _env
 from shopbot.config import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 RASA = str(Path(sys.executable).parent / "rasa")
 KIND = {"category": "categories", "brand": "brands", "color": "colors", "recipient": "recipients"}
-
-
-@pytest.fixture(scope="session")
-def model() -> Path:
-    return train_rasa(fast=True)
-
-
-@pytest.fixture(scope="session")
-def agent(model: Path) -> Any:
-    from rasa.core.agent import Agent
-
-    return Agent.load(str(model))
 
 
 def rasa(*args: str) -> subprocess.CompletedProcess:
