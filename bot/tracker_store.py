@@ -109,6 +109,10 @@ class ShopTrackerStore(SQLTrackerStore):
     ) -> None:
         # SQLTrackerStore takes a complete URL through `host` ("dialect://..."), see get_db_url.
         super().__init__(domain=domain, host=host or tracker_store_url(), **kwargs)
+        from bot import event_types
+
+        # Each turn reads the whole conversation back into event objects.
+        event_types.install()
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
             None,
             "",

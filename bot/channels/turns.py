@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import ujson
 from rasa.utils.endpoints import EndpointConfig
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ def limit_action_server_wait() -> float:
     _timeouts_as_action_failures(rasa_action.RemoteAction)
     _validate_action_results_with_one_validator(rasa_action.RemoteAction)
     _reuse_action_server_connections(rasa_action.RemoteAction)
+    from bot import event_types
+
+    # Every action server answer is parsed back into events.
+    event_types.install()
     return seconds
 
 
@@ -77,6 +82,14 @@ def limit_action_server_wait() -> float:
 KEEP_ALIVE_SECONDS = 2.0
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aiohttp.ClientSession]]
 _clients = weakref.WeakKeyDictionary()
+
+
+def _dumps(body: Any) -> str:
+    """The whole conversation goes to the action server twice a turn; the standard library's
+    encoder took 8% of Rasa's busy time on it. ujson (already installed with Sanic) writes the
+    same JSON several times faster, and UTF-8 instead of \\u escapes makes the Chinese text a
+    third of the size."""
+    return ujson.dumps(body, ensure_ascii=False, escape_forward_slashes=False)
 
 
 class _Borrowed:
@@ -130,6 +143,7 @@ class KeepAliveEndpoint(EndpointConfig):
                 headers=self.headers,
                 auth=auth,
                 connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS),
+                json_serialize=_dumps,
             )
             clients[self._key()] = client
         return _Borrowed(client)

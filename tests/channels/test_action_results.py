@@ -59,13 +59,14 @@ def test_the_schema_is_not_rechecked_on_every_answer(
     assert remote_action._validate_action_result(GOOD) is True
 
 
-async def test_action_calls_reuse_one_connection_and_survive_a_server_restart() -> None:
+async def test_action_calls_reuse_one_connection_keep_the_text_and_survive_a_restart() -> None:
     # Rasa opened a new HTTP client and TCP connection for each of a turn's two action calls.
     from aiohttp import web
     from rasa.core.actions.action import RemoteAction
     from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.core.nlg import TemplatedNaturalLanguageGenerator
     from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
@@ -76,7 +77,8 @@ async def test_action_calls_reuse_one_connection_and_survive_a_server_restart() 
     async def webhook(request: web.Request) -> web.Response:
         peers.append(request.transport.get_extra_info("peername"))
         body = await request.json()
-        return web.json_response({"events": [], "responses": [{"text": body["next_action"]}]})
+        said = f"{body['next_action']} {body['tracker']['latest_message']['text']}"
+        return web.json_response({"events": [], "responses": [{"text": said}]})
 
     async def serve() -> tuple[web.AppRunner, int]:
         app = web.Application()
@@ -100,19 +102,23 @@ async def test_action_calls_reuse_one_connection_and_survive_a_server_restart() 
     async def call() -> str:
         out = CollectingOutputChannel()
         action = RemoteAction("action_search_products", endpoint)
-        events = await action.run(out, nlg, DialogueStateTracker("alice", []), domain)
+        tracker = DialogueStateTracker("alice", [])
+        tracker.update(UserUttered("想买跑鞋 / 500以内 😀"))
+        events = await action.run(out, nlg, tracker, domain)
         return events[0].text
 
     runner, _ = await serve()
     try:
-        assert [await call() for _ in range(5)] == ["action_search_products"] * 5
+        assert [await call() for _ in range(5)] == [
+            "action_search_products 想买跑鞋 / 500以内 😀"
+        ] * 5
         assert len(set(peers)) == 1  # five calls, one connection
     finally:
         await runner.cleanup()
     # The action server restarts: the pooled connection is gone, the next call still works.
     runner, _ = await serve()
     try:
-        assert await call() == "action_search_products"
+        assert await call() == "action_search_products 想买跑鞋 / 500以内 😀"
         assert len(set(peers)) == 2
     finally:
         await runner.cleanup()
