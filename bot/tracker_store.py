@@ -103,6 +103,18 @@ def redact_data(value: Any) -> Any:
     return value
 
 
+# Set on a tracker object by this store: how many of its events are rows in the database.
+_STORED = "_shopbot_stored_events"
+
+
+def _stored(tracker: DialogueStateTracker) -> int | None:
+    return getattr(tracker, _STORED, None)
+
+
+def _remember_stored(tracker: DialogueStateTracker, count: int | None) -> None:
+    setattr(tracker, _STORED, count)
+
+
 class ShopTrackerStore(SQLTrackerStore):
     def __init__(
         self, domain: Domain | None = None, host: str | None = None, **kwargs: Any
@@ -123,24 +135,39 @@ class ShopTrackerStore(SQLTrackerStore):
             self.engine = _pooled_sqlite_engine(url)
             self.sessionmaker = sessionmaker(bind=self.engine)
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        """Write the turn's new events; one session, one count of what is stored already.
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None and tracker._max_event_history is None:
+            # Every stored event of the latest session is in the tracker, so save() knows which
+            # events are new without counting the rows again.
+            _remember_stored(tracker, len(tracker.events))
+        return tracker
 
-        Rasa's own save counts the stored events to find the new ones; a forget check needs the
-        same count, so both use one query instead of two sessions with a count each."""
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Write the turn's new events.
+
+        Rasa finds the new events by counting the stored ones, a query over the conversation
+        with a sub-query for its latest session; a tracker this store read or wrote itself
+        carries that count already. Turns of one conversation never overlap (the lock store
+        serialises them, across processes too), so nothing else writes in between."""
         await self.stream_events(tracker)
         with self.session_scope() as session:
-            stored = self._event_query(
-                session, tracker.sender_id, fetch_events_from_all_sessions=False
-            ).count()
+            stored = _stored(tracker)
+            if stored is None:
+                stored = self._event_query(
+                    session, tracker.sender_id, fetch_events_from_all_sessions=False
+                ).count()
             if forget_requested(tracker, since=stored):
                 removed = self._delete_events(session, tracker.sender_id)
                 session.commit()
+                # Whatever this tracker still holds must not be taken for stored rows.
+                _remember_stored(tracker, None)
                 logger.info("forgot conversation %s (%d events)", tracker.sender_id, removed)
                 return
             for event in itertools.islice(tracker.events, stored, None):
                 session.add(self._row(tracker.sender_id, event))
             session.commit()
+        _remember_stored(tracker, len(tracker.events))
 
     def _row(self, sender_id: str, event: Event) -> Any:
         # What the shopper typed is stored redacted; the turn in memory keeps the original.
