@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +126,9 @@ async def run_load(
 ) -> LoadResult:
     """`users` concurrent shoppers each hold `turns`-turn conversations; repeat until `duration`."""
     rng = random.Random(seed)
+    # Fresh conversations every run: a sender id reused by an earlier run within the session
+    # expiry would continue that conversation, and each turn would cost more than the last.
+    run_id = uuid.uuid4().hex[:8]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     result = LoadResult(target, users, turns)
     started = time.perf_counter()
@@ -137,7 +141,7 @@ async def run_load(
                     session,
                     url,
                     headers,
-                    f"bench-{seed}-{round_no}-{u}",
+                    f"bench-{run_id}-{round_no}-{u}",
                     conversation(rng, turns),
                     result,
                     think,
