@@ -37,6 +37,8 @@ _PRICIER = re.compile(r"贵一?点|高端|好一?点的|档次高|价位高|更�
 _OTHER_COLOR = re.compile(r"换个?颜色|别的颜色|其他颜色|颜色换|其它颜色|换个色")
 # Asking for items other than those shown, which still holds next to a budget (换一批300以内的).
 _OTHER_ITEMS = re.compile(r"换一?批|换一?些|换个?(?:牌子|品牌)|别的|其他|其它|不一样")
+# Refinements relative to what was shown; the shown items that still fit may come back.
+RELATIVE_REFINES = ("cheaper", "pricier")
 _QUANTITY = re.compile(r"(\d+|[一二两三四五六七八九十])\s*(?:件|个|双|台|份|只|部|条|盒|瓶)")
 
 
@@ -329,8 +331,9 @@ class ActionSearchProducts(ShopAction):
         events: list[EventType] = []
         mentioned_price = bool(parse_price(text))
         refining = intent == "refine_search" and bool(previous)
+        kind: str | None = None
         if refining:
-            events += self._refine(text, query, previous, exclude, mentioned_price)
+            kind = self._refine(text, query, previous, exclude, mentioned_price, events)
         asked = list(tracker.get_slot("asked") or [])
         question = self._missing(intent, query, recipient, asked)
         if question:
@@ -339,22 +342,29 @@ class ActionSearchProducts(ShopAction):
             return [*events, SlotSet("asked", [*asked, slot])]
         with unit_of_work(runtime) as session:
             shopper_id = shopper_of(session, tracker)
-            result = runtime.recommender.recommend(
-                shopper_id,
-                PAGE * 2,
-                context={
-                    **{k: v for k, v in query.items() if v},
-                    "recipient": recipient,
-                    "query": text,
-                    "shown": [i["id"] for i in previous],
-                },
-                filters=_filters(query, exclude),
-            )
+            context = {
+                **{k: v for k, v in query.items() if v},
+                "recipient": recipient,
+                "query": text,
+                "shown": [i["id"] for i in previous],
+            }
+
+            def recommend(leave_out: list[str]) -> Any:
+                return runtime.recommender.recommend(
+                    shopper_id, PAGE * 2, context=context, filters=_filters(query, leave_out)
+                )
+
+            result = recommend(exclude)
+            if kind in RELATIVE_REFINES and (result.relaxed or not result.items):
+                # 便宜点 with nothing unseen under the new ceiling: the cheaper items already shown
+                # answer it better than alternatives over the ceiling it just set.
+                again = recommend([])
+                if again.items and not again.relaxed:
+                    result = again
             relaxed = tuple(result.relaxed or ())
             recs = named_line_first(result.items, text, runtime.lexicon, session)
-            new_budget = refining and mentioned_price and not exclude
             intro = (
-                self._intro(intent, query, recipient, new_budget)
+                self._intro(intent, query, recipient, kind)
                 if not relaxed
                 else relaxed_intro(relaxed, query)
             )
@@ -393,11 +403,17 @@ class ActionSearchProducts(ShopAction):
         previous: list[dict[str, Any]],
         exclude: list[str],
         mentioned_price: bool,
-    ) -> list[EventType]:
-        """Turn 便宜点 / 换个颜色 / 换一批 / 300以内 into constraints relative to what was shown."""
-        events: list[EventType] = []
+        events: list[EventType],
+    ) -> str | None:
+        """Turn 便宜点 / 换个颜色 / 换一批 / 300以内 into constraints relative to what was shown.
+
+        Fills `exclude` with the shown items the next page must leave out, appends the slot
+        changes to `events`, and returns the kind of refinement: "cheaper", "pricier",
+        "budget" (a new budget stated), or None (another batch of the same need)."""
+        kind: str | None = None
         prices = [float(i["price"]) for i in previous if i.get("price") is not None]
         if _CHEAPER.search(text) and not mentioned_price and prices:
+            kind = "cheaper"
             # Whole yuan: shoppers read "¥323以内", not "¥323.10以内".
             ceiling = float(math.floor(statistics.median(prices) * 0.9))
             if query.get("price_max") is None or ceiling < query["price_max"]:
@@ -409,6 +425,7 @@ class ActionSearchProducts(ShopAction):
                 SlotSet("price_min", query["price_min"]),
             ]
         elif _PRICIER.search(text) and not mentioned_price and prices:
+            kind = "pricier"
             query["price_min"] = float(math.ceil(statistics.median(prices)))
             query["price_max"] = None
             events += [SlotSet("price_min", query["price_min"]), SlotSet("price_max", None)]
@@ -416,9 +433,10 @@ class ActionSearchProducts(ShopAction):
             # 有没有300以内的: the new budget changes the page by itself. Shown items that fit it
             # still answer it, and leaving them out could empty the budget, so that the
             # recommender would relax the very budget just stated.
-            pass
-        else:
-            # 换一批 / 换个颜色 / 别的牌子 / 还有吗: the same need, something not shown yet.
+            kind = "budget"
+        if kind != "budget":
+            # 换一批 / 换个颜色 / 别的牌子 / 还有吗, and 便宜点 / 贵一点: something not shown yet
+            # (for the relative ones, unless nothing unseen fits; see the caller).
             exclude.extend(i["id"] for i in previous)
         if _OTHER_COLOR.search(text) and not query.get("color"):
             # Filters hold one colour, not an exclusion; the shown ones are left out by id.
@@ -428,7 +446,7 @@ class ActionSearchProducts(ShopAction):
             if len(categories) == 1:
                 query["category"] = categories.pop()
                 events.append(SlotSet("category", query["category"]))
-        return events
+        return kind
 
     @staticmethod
     def _missing(
@@ -466,14 +484,19 @@ class ActionSearchProducts(ShopAction):
 
     @staticmethod
     def _intro(
-        intent: str | None, query: dict[str, Any], recipient: str | None, new_budget: bool = False
+        intent: str | None, query: dict[str, Any], recipient: str | None, kind: str | None = None
     ) -> str:
         wanted = replies.describe_query(query)
         if recipient:
             return f"送{recipient}的话，这几款挺合适" + (f"（{wanted}）" if wanted else "") + "："
-        if new_budget:
-            # Items already shown may be among these, so not 换了一批.
-            return f"按新预算「{wanted}」挑了这些👇"
+        quoted = f"「{wanted}」" if wanted else ""
+        # Items already shown may be among these, so not 换了一批.
+        if kind == "budget":
+            return f"按新预算{quoted}挑了这些👇"
+        if kind == "cheaper":
+            return f"挑了些更实惠的{quoted}👇"
+        if kind == "pricier":
+            return f"挑了些档次更高的{quoted}👇"
         if intent == "refine_search":
             return f"换了一批{('「' + wanted + '」') if wanted else ''}，看看这些："
         if wanted:
@@ -599,8 +622,23 @@ def detail_text(product: Product, text: str, mentions: Sequence[Mention] = ()) -
         if specs:
             parts.append(specs)
         if product.description:
-            parts.append(product.description[:60])
+            parts.append(blurb(product.description))
     return f"「{product.title}」" + "，".join(parts) + "。"
+
+
+_SENTENCE_END = "。！？!?；;"
+
+
+def blurb(description: str, limit: int = 60) -> str:
+    """A description short enough for a chat line, ending where a sentence or clause ends.
+
+    The reply adds its own 。, so the blurb carries no closing punctuation."""
+    text = description.strip()
+    if len(text) > limit:
+        head = text[:limit]
+        cut = max(head.rfind(ch) for ch in _SENTENCE_END + "，,")
+        text = head[:cut] if cut >= limit // 2 else head + "…"
+    return text.rstrip(_SENTENCE_END + "，,、 ")
 
 
 class ActionProductDetail(ItemAction):

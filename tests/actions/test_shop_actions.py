@@ -21,10 +21,12 @@ from actions.shop import (
     ActionSearchProducts,
     ActionSimilarItems,
     ActionViewCart,
+    blurb,
+    detail_text,
 )
 from shopbot.db import repo
 from shopbot.db.models import CartItem, Event, Handoff, OfferGrant, Product, Shopper
-from tests.actions.conftest import make_tracker, payloads, slot_events, texts
+from tests.actions.conftest import CATALOG, make_tracker, payloads, slot_events, texts
 
 pytestmark = pytest.mark.asyncio
 
@@ -187,7 +189,7 @@ async def test_a_new_budget_keeps_shown_items_that_fit_it(
         ("300以内的呢", {"price_max": 300.0}, False),
         ("200到400的有吗", {"price_min": 200.0, "price_max": 400.0}, False),
         ("便宜点，300以内", {"price_max": 300.0}, False),
-        ("有没有便宜点的", {}, False),  # relative: a lower ceiling, as before
+        ("有没有便宜点的", {}, True),  # a lower ceiling, and other shoes first
         ("换一批", {}, True),
         ("还有吗", {}, True),
         ("换个颜色", {}, True),
@@ -204,9 +206,40 @@ async def test_which_refinements_leave_out_the_items_shown(
 ) -> None:
     slots = {"category": "运动鞋", "shown_items": SHOES_SHOWN, **budget}
     await search(shop, text, slots, "refine_search")
-    [filters] = recommend_filters
+    # The first request decides; 便宜点 asks again without the exclusion if nothing unseen fits.
+    filters = recommend_filters[0]
     shown_ids = frozenset(i["id"] for i in SHOES_SHOWN)
     assert filters.exclude_items == (shown_ids if leaves_out_shown else frozenset())
+
+
+def shown_from_catalog(ids: tuple[str, ...]) -> list[dict[str, Any]]:
+    prices = {pid: float(price) for pid, _, _, _, price, *_ in CATALOG}
+    return [{"id": pid, "title": pid, "price": prices[pid], "category": "运动鞋"} for pid in ids]
+
+
+async def test_cheaper_shows_other_cheaper_items_and_says_so(shop: Runtime) -> None:
+    # Median ¥699, so the ceiling is ¥629: s8 (¥499) was shown and still fits.
+    shown = shown_from_catalog(("s3", "s5", "s8"))
+    dispatcher, events = await search(
+        shop, "便宜点", {"category": "运动鞋", "shown_items": shown}, "refine_search"
+    )
+    [payload] = payloads(dispatcher, "products")
+    ids = {item["id"] for item in payload["items"]}
+    assert ids and "s8" not in ids and all(i["price"] <= 629 for i in payload["items"])
+    assert "更实惠" in texts(dispatcher) and "换了一批" not in texts(dispatcher)
+    assert slot_events(events)["price_max"] == 629.0
+
+
+async def test_cheaper_with_nothing_unseen_brings_back_the_cheaper_shown_ones(
+    shop: Runtime,
+) -> None:
+    # Ceiling ¥323 (median ¥359): no shoe in stock under it was left unshown.
+    dispatcher, _ = await search(
+        shop, "太贵了", {"category": "运动鞋", "shown_items": SHOES_SHOWN}, "refine_search"
+    )
+    [payload] = payloads(dispatcher, "products")
+    assert {item["id"] for item in payload["items"]} == {"s2", "s6"}
+    assert "最接近的替代" not in texts(dispatcher) and "换了一批" not in texts(dispatcher)
 
 
 async def test_another_batch_never_repeats_a_shown_item(shop: Runtime) -> None:
@@ -433,3 +466,37 @@ async def test_push_of_a_grant_that_is_not_the_shoppers_stays_silent(
     grant_id: Any = grant(shop, "shopper-2") if whose == "someone-else" else "12; DROP TABLE x"
     dispatcher, events = await run(ActionPushOffer(), offer_push(grant_id))
     assert dispatcher.messages == [] and events == []
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        ("轻量缓震，适合日常慢跑。", "轻量缓震，适合日常慢跑"),
+        ("  透气网面！ ", "透气网面"),
+        (
+            "鞋面采用工程网布，轻盈透气；中底为全掌缓震材料，落地柔和回弹有力，"
+            "外底耐磨橡胶，湿滑路面也抓地稳，适合城市路跑与健身房训练。",
+            "鞋面采用工程网布，轻盈透气；中底为全掌缓震材料，落地柔和回弹有力，"
+            "外底耐磨橡胶，湿滑路面也抓地稳",
+        ),
+        ("一" * 80, "一" * 60 + "…"),
+    ],
+)
+def test_blurb_ends_cleanly(description: str, expected: str) -> None:
+    assert blurb(description) == expected
+
+
+def test_detail_reply_ends_with_one_full_stop() -> None:
+    product = Product(
+        id="d1",
+        title="耐克 Pegasus 跑鞋",
+        category="运动鞋",
+        brand="耐克",
+        price=459,
+        list_price=599,
+        stock=3,
+        attributes={},
+        description="轻量缓震，适合日常慢跑。",
+    )
+    text = detail_text(product, "介绍下第一个")
+    assert text.endswith("适合日常慢跑。") and "。。" not in text
