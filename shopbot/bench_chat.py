@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -45,6 +46,22 @@ def conversation(rng: random.Random, turns: int) -> list[str]:
     while len(script) < turns:
         script.insert(-1, rng.choice(REFINES + FOLLOWS))
     return script[:turns]
+
+
+def answered(status: int, body: str) -> bool:
+    """A turn counts only when the shopper got a real answer: a 200 with at least one message,
+    none of them the "still on it" / "something went wrong" replies (polite, but no answer)."""
+    if status != 200:
+        return False
+    try:
+        messages = json.loads(body)
+    except ValueError:
+        return False
+    return (
+        isinstance(messages, list)
+        and bool(messages)
+        and not any(isinstance(m, dict) and m.get("text") in DEGRADED for m in messages)
+    )
 
 
 @dataclass
@@ -99,13 +116,10 @@ async def _shopper(
                 url, json={"sender": sender, "message": text}, headers=headers
             ) as resp:
                 body = await resp.text()
-                ok = resp.status == 200 and isinstance(json.loads(body), list) and json.loads(body)
-                # "still on it" / "something went wrong" replies are polite, but not answers.
-                if ok and any(m.get("text") in DEGRADED for m in json.loads(body)):
-                    ok = False
+                if not answered(resp.status, body):
                     result.errors += 1
                     result.error_samples.append(f"{resp.status}: {body[:120]}")
-        except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             result.errors += 1
             result.error_samples.append(f"{type(exc).__name__}: {exc}")
         result.latencies_ms.append((time.perf_counter() - started) * 1000)
@@ -199,52 +213,127 @@ def rss_mb(pid: int | None) -> float | None:
     return None
 
 
-# --- the echo floor -----------------------------------------------------------------------------
+# --- the echo floor and its ladder ---------------------------------------------------------------
 
 
-def start_echo_bot(port: int, out_dir: Path) -> subprocess.Popen:
-    rasa = str(Path(sys.executable).parent / "rasa")
-    model = out_dir / "echo.tar.gz"
+@dataclass(frozen=True)
+class Rung:
+    """A minimal Rasa bot that echoes every message: the framework's floor alone (the first
+    rung), then with one more part of shopbot's architecture at each rung."""
+
+    target: str
+    bot: Path
+    config: str
+    data: tuple[str, ...]
+    endpoints: str
+    credentials: str = str(ECHO_BOT / "credentials.yml")  # Rasa's own REST channel
+    action_server: bool = False
+    # shopbot's REST channel wants the same Bearer token as the stack under test.
+    authenticated: bool = False
+
+
+ECHO_ACTION_BOT = PROJECT_ROOT / "bench" / "echo_action_bot"
+FLOOR = Rung("echo-floor", ECHO_BOT, "config.yml", ("data",), "endpoints.yml")
+_ACTION_BOT = {
+    "bot": ECHO_ACTION_BOT,
+    "config": "../echo_bot/config.yml",
+    "data": ("../echo_bot/data/nlu.yml", "data"),
+    "action_server": True,
+}
+LADDER = (
+    # The reply comes from a custom action on a rasa-sdk action server, called by Rasa's client.
+    Rung("echo+actions", endpoints="endpoints.yml", **_ACTION_BOT),
+    # ... called by shopbot's action client, behind shopbot's authenticated REST channel.
+    Rung(
+        "echo+actions+channel",
+        endpoints="endpoints.yml",
+        credentials="credentials.shopbot.yml",
+        authenticated=True,
+        **_ACTION_BOT,
+    ),
+    # ... with the conversation kept by shopbot's SQL tracker store, on SQLite.
+    Rung(
+        "echo+actions+channel+sql",
+        endpoints="endpoints.shopbot.yml",
+        credentials="credentials.shopbot.yml",
+        authenticated=True,
+        **_ACTION_BOT,
+    ),
+)
+# The ladder's action server listens this far above the floor's Rasa port.
+ACTIONS_PORT_OFFSET = 50
+
+
+def _rasa_bin() -> str:
+    return str(Path(sys.executable).parent / "rasa")
+
+
+def _model(rung: Rung, out_dir: Path) -> Path:
+    """The rung's trained model, trained again whenever one of its inputs changed."""
+    import hashlib
+
+    inputs = [rung.bot / rung.config, rung.bot / "domain.yml"]
+    for entry in rung.data:
+        path = rung.bot / entry
+        inputs.extend(sorted(path.rglob("*.yml")) if path.is_dir() else [path])
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in inputs)).hexdigest()[:12]
+    name = f"{rung.bot.name}-{digest}"
+    model = out_dir / f"{name}.tar.gz"
     if not model.exists():
         subprocess.run(
-            [
-                rasa,
-                "train",
-                "--config",
-                "config.yml",
-                "--domain",
-                "domain.yml",
-                "--data",
-                "data",
-                "--out",
-                str(out_dir),
-                "--fixed-model-name",
-                "echo",
-            ],
-            cwd=ECHO_BOT,
+            [_rasa_bin(), "train", "--config", rung.config, "--domain", "domain.yml"]
+            + ["--data", *rung.data, "--out", str(out_dir), "--fixed-model-name", name],
+            cwd=rung.bot,
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    log = open(out_dir / "echo.log", "ab")  # noqa: SIM115 - lives as long as the child
-    return subprocess.Popen(
-        [
-            rasa,
-            "run",
-            "--model",
-            str(model),
-            "--port",
-            str(port),
-            "--interface",
-            "127.0.0.1",
-            "--credentials",
-            "credentials.yml",
-            "--endpoints",
-            "endpoints.yml",
-        ],
-        cwd=ECHO_BOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    return model
+
+
+def start_rung(rung: Rung, port: int, out_dir: Path) -> list[subprocess.Popen]:
+    """Start the rung's processes (action server first); the caller terminates them."""
+    env = dict(os.environ)
+    env["SHOPBOT_BENCH_ACTIONS_PORT"] = str(port + ACTIONS_PORT_OFFSET)
+    tracker_db = out_dir / f"{rung.target}-tracker.db"
+    for stale in out_dir.glob(f"{tracker_db.name}*"):
+        stale.unlink()  # each run starts with no stored conversations
+    env["TRACKER_STORE_URL"] = f"sqlite:///{tracker_db}"
+    model = _model(rung, out_dir)
+    log = open(out_dir / f"{rung.target}.log", "ab")  # noqa: SIM115 - lives as long as the children
+    procs: list[subprocess.Popen] = []
+    if rung.action_server:
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "rasa_sdk", "--actions", "echo_actions"]
+                + ["--port", env["SHOPBOT_BENCH_ACTIONS_PORT"]],
+                cwd=rung.bot,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    procs.append(
+        subprocess.Popen(
+            [_rasa_bin(), "run", "--model", str(model), "--port", str(port)]
+            + ["--interface", "127.0.0.1", "--credentials", rung.credentials]
+            + ["--endpoints", rung.endpoints],
+            cwd=rung.bot,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     )
+    return procs
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in reversed(procs):
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 async def _wait_http(url: str, timeout: float = 180) -> None:
@@ -261,6 +350,28 @@ async def _wait_http(url: str, timeout: float = 180) -> None:
     raise RuntimeError(f"{url} did not come up in {timeout:.0f}s")
 
 
+def measure_rung(rung: Rung, port: int, token: str | None, **load: Any) -> LoadResult:
+    """The same load as ours against one rung of the floor ladder."""
+    out_dir = PROJECT_ROOT / "var" / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    procs = start_rung(rung, port, out_dir)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        if rung.action_server:
+            asyncio.run(_wait_http(f"http://127.0.0.1:{port + ACTIONS_PORT_OFFSET}/health"))
+        asyncio.run(_wait_http(base + "/"))
+        return asyncio.run(
+            run_load(
+                base + "/webhooks/rest/webhook",
+                token if rung.authenticated else None,
+                target=rung.target,
+                **load,
+            )
+        )
+    finally:
+        _stop(procs)
+
+
 def run_bench(
     *,
     base_url: str,
@@ -272,6 +383,7 @@ def run_bench(
     floor_port: int,
     json_out: Path | None,
     think: float = 0.0,
+    ladder: bool = False,
 ) -> dict:
     port = int(base_url.rsplit(":", 1)[1].split("/")[0])
     rasa_pid = pid_listening_on(port)
@@ -303,33 +415,16 @@ def run_bench(
         "memory_after": {"rasa_mb": rss_mb(rasa_pid), "actions_mb": rss_mb(actions_pid)},
         "memory_samples": samples[:: max(1, len(samples) // 20)],
     }
-    if floor:
-        out_dir = PROJECT_ROOT / "var" / "bench"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        proc = start_echo_bot(floor_port, out_dir)
-        try:
-            floor_url = f"http://127.0.0.1:{floor_port}"
-            asyncio.run(_wait_http(floor_url + "/"))
-            echo = asyncio.run(
-                run_load(
-                    floor_url + "/webhooks/rest/webhook",
-                    None,
-                    users=users,
-                    turns=turns,
-                    duration=duration,
-                    think=think,
-                    target="echo-floor",
-                )
-            )
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-        report["floor"] = echo.summary()
-        report["ratio"] = {
-            key: round(report["shopbot"][key] / report["floor"][key], 2)
-            for key in ("p50_ms", "p95_ms", "p99_ms")
-            if report["floor"][key]
-        }
+    load = {"users": users, "turns": turns, "duration": duration, "think": think}
+    if floor or ladder:
+        report["floor"] = measure_rung(FLOOR, floor_port, token, **load).summary()
+        report["ratio"] = _ratios(report["shopbot"], report["floor"])
+    if ladder:
+        report["ladder"] = []
+        for step, rung in enumerate(LADDER, start=1):
+            summary = measure_rung(rung, floor_port + step, token, **load).summary()
+            summary["ratio"] = _ratios(report["shopbot"], summary)
+            report["ladder"].append(summary)
     _print(report)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -337,17 +432,29 @@ def run_bench(
     return report
 
 
+def _ratios(ours: dict, floor: dict) -> dict:
+    """Our latency percentiles as multiples of the floor's."""
+    return {
+        key: round(ours[key] / floor[key], 2)
+        for key in ("p50_ms", "p95_ms", "p99_ms")
+        if floor[key]
+    }
+
+
 def _print(report: dict) -> None:
     rows = [report["shopbot"]] + ([report["floor"]] if "floor" in report else [])
+    rows += report.get("ladder", [])
     print(f"mean think time between turns: {report['think_seconds']} s")
-    print(f"{'target':<12}{'users':>6}{'req':>7}{'err':>5}{'rps':>8}{'p50':>8}{'p95':>8}{'p99':>8}")
+    print(f"{'target':<26}{'users':>6}{'req':>7}{'err':>5}{'rps':>8}{'p50':>8}{'p95':>8}{'p99':>8}")
     for r in rows:
         print(
-            f"{r['target']:<12}{r['users']:>6}{r['requests']:>7}{r['errors']:>5}{r['throughput_rps']:>8}"
+            f"{r['target']:<26}{r['users']:>6}{r['requests']:>7}{r['errors']:>5}{r['throughput_rps']:>8}"
             f"{r['p50_ms']:>8}{r['p95_ms']:>8}{r['p99_ms']:>8}"
         )
     if "ratio" in report:
         print("ratio to floor:", report["ratio"])
+    for rung in report.get("ladder", []):
+        print(f"ratio to {rung['target']}:", rung["ratio"])
     print("memory before:", report["memory_before"], "after:", report["memory_after"])
     for sample in report["shopbot"]["error_samples"]:
         print("error:", sample)

@@ -35,7 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     chat.add_argument("--url", default="http://127.0.0.1:5005", help="Rasa server base URL")
     chat.add_argument("--no-floor", action="store_true", help="skip the echo-bot floor")
-    chat.add_argument("--floor-port", type=int, default=5015)
+    chat.add_argument(
+        "--ladder",
+        action="store_true",
+        help="also measure the echo bot with a rasa-sdk action server, then with Rasa's SQL "
+        "tracker store too: what those parts of the architecture cost the framework alone",
+    )
+    chat.add_argument(
+        "--floor-port",
+        type=int,
+        default=5015,
+        help="the echo floor's port (the ladder's bots take the next ones)",
+    )
     chat.add_argument("--json", type=Path, default=None, metavar="OUT")
     chat.set_defaults(func=_chat)
 
@@ -66,5 +77,8 @@ def _chat(args: argparse.Namespace) -> int:
         floor_port=args.floor_port,
         json_out=args.json,
         think=args.think,
+        ladder=args.ladder,
     )
-    return 1 if report["shopbot"]["errors"] else 0
+    # A floor that failed its turns measured nothing: that run's ratios mean nothing either.
+    measured = [report["shopbot"], report.get("floor"), *report.get("ladder", [])]
+    return 1 if any(r and r["errors"] for r in measured) else 0
