@@ -96,6 +96,15 @@ def test_markup_in_a_message_is_never_echoed_as_markup(warm: Stack, sender: str)
     assert "<script" not in resp.text.lower() and "<img" not in resp.text.lower(), resp.text
 
 
+def test_markup_or_sql_alone_is_not_taken_for_a_request(warm: Stack, sender: str) -> None:
+    assert products_of(warm.say(sender, "想买跑鞋"))
+    for hostile in ("<script>alert(1)</script>", "'; DROP TABLE products; --"):
+        resp = warm.say(sender, hostile)
+        polite(resp)
+        # Both used to be read as searches: the running shoes came back, category carried over.
+        assert not products_of(resp), (hostile, resp.text)
+
+
 def test_sql_like_text_is_just_text(warm: Stack, sender: str) -> None:
     factory = shop(warm)
     with factory() as s:
