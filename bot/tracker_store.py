@@ -164,22 +164,29 @@ class ShopTrackerStore(SQLTrackerStore):
                 _remember_stored(tracker, None)
                 logger.info("forgot conversation %s (%d events)", tracker.sender_id, removed)
                 return
-            for event in itertools.islice(tracker.events, stored, None):
-                session.add(self._row(tracker.sender_id, event))
+            rows = [
+                self._row(tracker.sender_id, event)
+                for event in itertools.islice(tracker.events, stored, None)
+            ]
+            if rows:
+                # One executemany in event order; the ORM's unit of work per row was most of
+                # the save's time.
+                session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
         _remember_stored(tracker, len(tracker.events))
 
-    def _row(self, sender_id: str, event: Event) -> Any:
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> dict[str, Any]:
         # What the shopper typed is stored redacted; the turn in memory keeps the original.
         data = redact_data(event.as_dict()) if isinstance(event, UserUttered) else event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=((data.get("parse_data") or {}).get("intent") or {}).get("name"),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": ((data.get("parse_data") or {}).get("intent") or {}).get("name"),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
     def _delete_events(self, session: Any, sender_id: str) -> int:
         return int(

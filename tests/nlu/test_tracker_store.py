@@ -124,3 +124,21 @@ async def test_turns_reuse_open_connections_of_the_embedded_database(store) -> N
     # Every event stored exactly once: none lost, none written twice.
     stored = (await store.retrieve_full_tracker("alice")).events
     assert [e.as_dict() for e in stored] == [e.as_dict() for e in alice.events]
+
+
+async def test_a_turn_is_written_in_one_insert_in_event_order(store) -> None:
+    from tests.support.sqlcount import count_statements
+
+    alice = conversation("alice")
+    await store.save(alice)
+    await store.retrieve("alice")
+    alice.update(UserUttered("第二个多少钱", {"name": "ask_product_detail"}))
+    alice.update(ActionExecuted("action_product_detail"))
+    alice.update(BotUttered("「耐克 Pegasus 跑鞋」价格¥459。"))
+    alice.update(ActionExecuted("action_listen"))
+    with count_statements(store.engine) as log:
+        await store.save(alice)
+    inserts = [s for s in log.statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1, log.summary()
+    stored = (await store.retrieve_full_tracker("alice")).events
+    assert [e.as_dict() for e in stored] == [e.as_dict() for e in alice.events]
