@@ -498,7 +498,7 @@ class ActionSearchProducts(ShopAction):
         if kind == "pricier":
             return f"挑了些档次更高的{quoted}👇"
         if intent == "refine_search":
-            return f"换了一批{('「' + wanted + '」') if wanted else ''}，看看这些："
+            return f"换了一批{quoted}，看看这些："
         if wanted:
             return f"按「{wanted}」给你找到这些👇"
         return "按你的喜好挑了几款👇"
