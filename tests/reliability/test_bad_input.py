@@ -185,7 +185,7 @@ def test_malformed_json_gets_a_reason(warm: Stack) -> None:
             b"--b\r\nContent-Disposition: form-data; name=message\r\n\r\nhi\r\n--b--",
             "multipart/form-data; boundary=b",
         ),
-        (b'{"sender": "x", "message": "\u4f60\u597d"}', "text/plain"),
+        (rb'{"sender": "x", "message": "\u4f60\u597d"}', "text/plain"),
     ],
 )
 def test_bodies_not_declared_as_json_get_415_with_a_reason(

@@ -1,0 +1,42 @@
+"""The text of a product detail reply: what the shopper reads about one product."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.shop import blurb, detail_text
+from shopbot.db.models import Product
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        ("轻量缓震，适合日常慢跑。", "轻量缓震，适合日常慢跑"),
+        ("  透气网面！ ", "透气网面"),
+        (
+            "鞋面采用工程网布，轻盈透气；中底为全掌缓震材料，落地柔和回弹有力，"
+            "外底耐磨橡胶，湿滑路面也抓地稳，适合城市路跑与健身房训练。",
+            "鞋面采用工程网布，轻盈透气；中底为全掌缓震材料，落地柔和回弹有力，"
+            "外底耐磨橡胶，湿滑路面也抓地稳",
+        ),
+        ("一" * 80, "一" * 60 + "…"),
+    ],
+)
+def test_blurb_ends_cleanly(description: str, expected: str) -> None:
+    assert blurb(description) == expected
+
+
+def test_detail_reply_ends_with_one_full_stop() -> None:
+    product = Product(
+        id="d1",
+        title="耐克 Pegasus 跑鞋",
+        category="运动鞋",
+        brand="耐克",
+        price=459,
+        list_price=599,
+        stock=3,
+        attributes={},
+        description="轻量缓震，适合日常慢跑。",
+    )
+    text = detail_text(product, "介绍下第一个")
+    assert text.endswith("适合日常慢跑。") and "。。" not in text
