@@ -38,8 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     chat.add_argument(
         "--ladder",
         action="store_true",
-        help="also measure the echo bot with a rasa-sdk action server, then with Rasa's SQL "
-        "tracker store too: what those parts of the architecture cost the framework alone",
+        help="also measure the echo bot with a rasa-sdk action server (Rasa's action client, "
+        "then shopbot's channel and client), then with shopbot's SQL tracker store too: what "
+        "those parts of the architecture cost with no NLU model, policy or shop logic",
     )
     chat.add_argument(
         "--floor-port",
