@@ -27,6 +27,7 @@ from actions.runtime import Runtime, get_runtime
 from shopbot.db import repo
 from shopbot.db.engine import session_scope
 from shopbot.db.models import Offer, OfferGrant, Product, utcnow
+from shopbot.specs import specs as spec_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -563,7 +564,6 @@ class ActionBundle(_ItemListAction):
 
 
 ATTRIBUTE_NAMES = {"material": "材质", "color": "颜色", "size": "尺码"}
-SPEC_NAMES = {**ATTRIBUTE_NAMES, "capacity": "容量", "storage": "存储", "line": "系列"}
 
 
 def attribute_answers(product: Product, mentions: Sequence[Mention]) -> list[str]:
@@ -613,11 +613,7 @@ def detail_text(product: Product, text: str, mentions: Sequence[Mention] = ()) -
         sizes_text = "、".join(map(str, sizes)) if isinstance(sizes, list) else sizes
         parts.append(f"尺码/规格：{sizes_text or '均码'}")
     if not parts:
-        specs = "，".join(
-            f"{SPEC_NAMES.get(k, k)}：{'、'.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in attrs.items()
-            if v not in (None, "", [])
-        )
+        specs = "，".join(f"{name}：{value}" for name, value in spec_pairs(attrs))
         parts = [f"{product.brand} · {product.category}", f"价格{price}", stock]
         if specs:
             parts.append(specs)

@@ -30,6 +30,7 @@ from shopbot.db import repo
 from shopbot.db.engine import make_engine, make_session_factory
 from shopbot.db.models import Event, Offer, OfferGrant, Product, utcnow
 from shopbot.db.spool import EventSpool
+from shopbot.specs import specs
 from shopbot.web.images import product_svg
 from shopbot.web.marketing import Marketing, Presence, RasaPusher, Rules
 
@@ -164,6 +165,10 @@ class Store:
                 return None
             out = card(p)
             out["attributes"] = p.attributes or {}
+            # The page lists attributes under the names the chat uses, not the catalogue's keys.
+            out["specs"] = [
+                {"name": name, "value": value} for name, value in specs(p.attributes, " / ")
+            ]
             out["tags"] = p.tags or []
             out["description"] = p.description
             now = utcnow()

@@ -40,3 +40,20 @@ def test_detail_reply_ends_with_one_full_stop() -> None:
     )
     text = detail_text(product, "介绍下第一个")
     assert text.endswith("适合日常慢跑。") and "。。" not in text
+
+
+def test_detail_reply_names_attributes_in_chinese() -> None:
+    product = Product(
+        id="d2",
+        title="李宁 轻薄系列 300g 墨绿 男士羽绒服",
+        category="羽绒服",
+        brand="李宁",
+        price=859,
+        list_price=1199,
+        stock=20,
+        attributes={"material": "白鸭绒", "fill": "300g", "color": ["绿色", "红色"]},
+        description=None,
+    )
+    text = detail_text(product, "介绍下第二个")
+    assert "材质：白鸭绒，充绒量：300g，颜色：绿色、红色" in text
+    assert "fill" not in text and "material" not in text

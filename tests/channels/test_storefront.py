@@ -46,6 +46,7 @@ def test_product_detail_shows_applicable_offer(storefront: Server) -> None:
     shoe = api(storefront, "GET", "/api/products/shoe-002").json()
     assert shoe["price"] == 459.0 and shoe["list_price"] == 599.0
     assert shoe["attributes"]["color"] == "蓝色"
+    assert shoe["specs"] == [{"name": "颜色", "value": "蓝色"}]
     assert shoe["offers"] == ["跑鞋立减20元"]
     assert api(storefront, "GET", "/api/products/phone-001").json()["offers"] == []
     missing = api(storefront, "GET", "/api/products/nope-404")

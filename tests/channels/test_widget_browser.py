@@ -93,6 +93,7 @@ def test_widget_cards_cart_and_recommendations(
 
         page.evaluate("location.hash = '#/p/phone-002'")
         page.wait_for_selector("[data-testid=detail][data-product-id=phone-002]")
+        assert page.inner_text("[data-testid=detail] .attrs") == "颜色：银色"
         screenshot(page, "storefront-chat")
 
         page.click("[data-testid=detail-add]")

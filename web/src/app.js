@@ -3,7 +3,6 @@ import { el, safeUrl, yuan } from './dom.js';
 import { createChat } from './widget.js';
 
 const SHOPPER_KEY = 'shopbot.shopper';
-const ATTRIBUTE_NAMES = { color: '颜色', size: '尺码', material: '材质', model: '型号', storage: '容量', style: '款式' };
 
 function shopperId() {
   let id = localStorage.getItem(SHOPPER_KEY);
@@ -102,7 +101,7 @@ window.addEventListener('pagehide', closeView);
 async function renderProduct(productId) {
   const p = await call('GET', `/api/products/${encodeURIComponent(productId)}`).catch(() => null);
   if (!p) { show(el('p', { class: 'empty', text: '这件商品不存在或已下架' })); return; }
-  const attrs = Object.entries(p.attributes || {}).map(([k, v]) => el('li', { text: `${ATTRIBUTE_NAMES[k] || k}：${Array.isArray(v) ? v.join(' / ') : v}` }));
+  const attrs = (p.specs || []).map(({ name, value }) => el('li', { text: `${name}：${value}` }));
   const listPrice = Number(p.list_price);
   show(el('article', { class: 'detail', 'data-testid': 'detail', dataset: { productId: p.id } },
     el('img', { src: safeUrl(p.image) || '', alt: p.title }),
