@@ -51,6 +51,8 @@ class Lexicon:
     accessories: dict[str, list[str]] = field(default_factory=dict)
     # product line -> category, e.g. Mate 60 -> 手机
     line_categories: dict[str, str] = field(default_factory=dict)
+    # recipient -> product tags that do not suit them, e.g. 妈妈 -> [男款]
+    recipient_excludes: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._alias: dict[str, dict[str, str]] = {}
@@ -86,6 +88,7 @@ class Lexicon:
             product_lines={str(k): str(v) for k, v in mapping("product_lines").items()},
             category_brands=_lists(mapping("category_brands")),
             accessories=_lists(mapping("accessories")),
+            recipient_excludes=_lists(mapping("recipient_excludes")),
             line_categories={
                 str(line): str(category)
                 for per_category in (getattr(vocab, "brand_lines", None) or {}).values()

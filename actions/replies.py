@@ -13,6 +13,7 @@ PRODUCT_BUTTONS = [
     {"title": "换一批", "payload": "/refine_search"},
 ]
 RELAXED_NAMES = {
+    "audience": "适用人群",
     "color": "颜色",
     "size": "尺码",
     "brands": "品牌",

@@ -24,6 +24,7 @@ from actions.attributes import Mention, attribute_matcher
 from actions.lexicon import fold
 from actions.normalize import cn_to_number, parse_ordinal, parse_price
 from actions.runtime import Runtime, get_runtime
+from actions.validation import previous_value
 from shopbot.db import repo
 from shopbot.db.engine import session_scope
 from shopbot.db.models import Offer, OfferGrant, Product, utcnow
@@ -40,6 +41,9 @@ _OTHER_COLOR = re.compile(r"换个?颜色|别的颜色|其他颜色|颜色换|�
 _OTHER_ITEMS = re.compile(r"换一?批|换一?些|换个?(?:牌子|品牌)|别的|其他|其它|不一样")
 # Refinements relative to what was shown; the shown items that still fit may come back.
 RELATIVE_REFINES = ("cheaper", "pricier")
+# Refinements that state a new constraint: shown items that meet it stay eligible.
+KEEPS_SHOWN = ("budget", "stated")
+STATED_ENTITIES = ("color", "brand", "size")
 _QUANTITY = re.compile(r"(\d+|[一二两三四五六七八九十])\s*(?:件|个|双|台|份|只|部|条|盒|瓶)")
 
 
@@ -201,7 +205,9 @@ def views(items: Iterable[dict[str, Any]]) -> list[repo.NewEvent]:
     return [repo.NewEvent(type="view", product_id=item["id"]) for item in items]
 
 
-def _filters(query: dict[str, Any], exclude_items: Iterable[str] = ()) -> Any:
+def _filters(
+    query: dict[str, Any], exclude_items: Iterable[str] = (), exclude_tags: Iterable[str] = ()
+) -> Any:
     from recommender.service import Filters
 
     return Filters(
@@ -214,25 +220,57 @@ def _filters(query: dict[str, Any], exclude_items: Iterable[str] = ()) -> Any:
         size=query.get("size"),
         in_stock=True,
         exclude_items=frozenset(exclude_items),
+        exclude_tags=tuple(exclude_tags),
     )
 
 
-def named_line_first(recs: Sequence[Any], text: str, lexicon: Any, session: Session) -> list[Any]:
-    """'华为Mate60多少钱': the Mate 60 itself before the brand's other phones."""
+def colour_words(color: str, lexicon: Any) -> list[str]:
+    """How a title may name `color`: its aliases and its stem (红色 -> 红, as in 中国红)."""
+    words = [color, *lexicon.colors.get(color, []), color.removesuffix("色")]
+    return [w for w in dict.fromkeys(words) if w]
+
+
+def ranked_for_request(
+    recs: Sequence[Any], text: str, color: str | None, lexicon: Any, session: Session
+) -> list[Any]:
+    """The recommender's page, reordered for what the shopper literally asked for.
+
+    '华为Mate60多少钱': the Mate 60 itself before the brand's other phones. '有红色的吗': products
+    whose title is the red one before those that only offer red among other colours, and those
+    say so in their reason (a card titled 墨绿 under a red search looks wrong otherwise)."""
     line = lexicon.named_line(text)
-    if line is None:
+    if line is None and not color:
         return list(recs)
     products = repo.get_products(session, [r.item_id for r in recs])
-    wanted = fold(line)
-    return sorted(
-        recs,
-        key=lambda r: r.item_id not in products or wanted not in fold(products[r.item_id].title),
-    )
+
+    def title(rec: Any) -> str:
+        product = products.get(rec.item_id)
+        return fold(product.title) if product is not None else ""
+
+    out = list(recs)
+    if color:
+        words = [fold(w) for w in colour_words(color, lexicon)]
+        named = {r.item_id for r in out if any(w in title(r) for w in words)}
+        out = sorted(out, key=lambda r: r.item_id not in named)
+        out = [
+            r if r.item_id in named else replace(r, reason=f"有{color}可选，{r.reason}")
+            for r in out
+        ]
+    if line is not None:
+        wanted = fold(line)
+        out = sorted(out, key=lambda r: wanted not in title(r))
+    return out
 
 
-def relaxed_intro(relaxed: Sequence[str], query: dict[str, Any]) -> str:
-    names = "、".join(replies.RELAXED_NAMES.get(r, r) for r in relaxed)
+def relaxed_intro(
+    relaxed: Sequence[str], query: dict[str, Any], recipient: str | None = None
+) -> str:
     wanted = replies.describe_query(query)
+    if tuple(relaxed) == ("audience",) and recipient:
+        # Say what is missing in the shopper's terms, not as a filter name.
+        what = f"「{wanted}」" if wanted else ""
+        return f"没找到特别适合{recipient}的{what}款式😥 这些也可以看看："
+    names = "、".join(replies.RELAXED_NAMES.get(r, r) for r in relaxed)
     return f"没有完全符合「{wanted}」的商品😥 放宽了{names}，这些是最接近的替代："
 
 
@@ -331,10 +369,17 @@ class ActionSearchProducts(ShopAction):
         exclude: list[str] = []
         events: list[EventType] = []
         mentioned_price = bool(parse_price(text))
+        # 有红色的吗 / 要耐克的 / 42码的: a constraint this message changes ("还有红色的吗" on a
+        # page of red ones changes nothing and asks for more of them).
+        stated = any(
+            query.get(key) and query.get(key) != previous_value(tracker, key)
+            for key in {e.get("entity") for e in tracker.latest_message.get("entities") or []}
+            if key in STATED_ENTITIES
+        )
         refining = intent == "refine_search" and bool(previous)
         kind: str | None = None
         if refining:
-            kind = self._refine(text, query, previous, exclude, mentioned_price, events)
+            kind = self._refine(text, query, previous, exclude, mentioned_price, stated, events)
         asked = list(tracker.get_slot("asked") or [])
         question = self._missing(intent, query, recipient, asked)
         if question:
@@ -350,9 +395,14 @@ class ActionSearchProducts(ShopAction):
                 "shown": [i["id"] for i in previous],
             }
 
+            audience = runtime.lexicon.recipient_excludes.get(recipient or "", [])
+
             def recommend(leave_out: list[str]) -> Any:
                 return runtime.recommender.recommend(
-                    shopper_id, PAGE * 2, context=context, filters=_filters(query, leave_out)
+                    shopper_id,
+                    PAGE * 2,
+                    context=context,
+                    filters=_filters(query, leave_out, audience),
                 )
 
             result = recommend(exclude)
@@ -363,11 +413,12 @@ class ActionSearchProducts(ShopAction):
                 if again.items and not again.relaxed:
                     result = again
             relaxed = tuple(result.relaxed or ())
-            recs = named_line_first(result.items, text, runtime.lexicon, session)
+            color = query.get("color") if "color" not in relaxed else None
+            recs = ranked_for_request(result.items, text, color, runtime.lexicon, session)
             intro = (
                 self._intro(intent, query, recipient, kind)
                 if not relaxed
-                else relaxed_intro(relaxed, query)
+                else relaxed_intro(relaxed, query, recipient)
             )
             items = show_products(
                 dispatcher,
@@ -404,13 +455,15 @@ class ActionSearchProducts(ShopAction):
         previous: list[dict[str, Any]],
         exclude: list[str],
         mentioned_price: bool,
+        stated: bool,
         events: list[EventType],
     ) -> str | None:
         """Turn 便宜点 / 换个颜色 / 换一批 / 300以内 into constraints relative to what was shown.
 
         Fills `exclude` with the shown items the next page must leave out, appends the slot
         changes to `events`, and returns the kind of refinement: "cheaper", "pricier",
-        "budget" (a new budget stated), or None (another batch of the same need)."""
+        "budget" (a new budget stated), "stated" (a colour, brand or size stated), or None
+        (another batch of the same need)."""
         kind: str | None = None
         prices = [float(i["price"]) for i in previous if i.get("price") is not None]
         if _CHEAPER.search(text) and not mentioned_price and prices:
@@ -435,7 +488,10 @@ class ActionSearchProducts(ShopAction):
             # still answer it, and leaving them out could empty the budget, so that the
             # recommender would relax the very budget just stated.
             kind = "budget"
-        if kind != "budget":
+        elif stated and not (_OTHER_ITEMS.search(text) or _OTHER_COLOR.search(text)):
+            # 有红色的吗 after a page with a red jacket on it: that jacket answers it too.
+            kind = "stated"
+        if kind not in KEEPS_SHOWN:
             # 换一批 / 换个颜色 / 别的牌子 / 还有吗, and 便宜点 / 贵一点: something not shown yet
             # (for the relative ones, unless nothing unseen fits; see the caller).
             exclude.extend(i["id"] for i in previous)
@@ -494,6 +550,8 @@ class ActionSearchProducts(ShopAction):
         # Items already shown may be among these, so not 换了一批.
         if kind == "budget":
             return f"按新预算{quoted}挑了这些👇"
+        if kind == "stated":
+            return f"按{quoted}挑了这些👇" if quoted else "按你说的挑了这些👇"
         if kind == "cheaper":
             return f"挑了些更实惠的{quoted}👇"
         if kind == "pricier":

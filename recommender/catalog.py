@@ -146,6 +146,22 @@ class Catalog:
                 mask[items] = True
         return mask
 
+    def tag_mask(self, wanted: Iterable[str]) -> np.ndarray:
+        """Mask of items carrying any of the tags in `wanted`."""
+        key = "tags"
+        if key not in self._cache:
+            by_tag: dict[str, list[int]] = {}
+            for n, tags in enumerate(self.tags):
+                for t in tags:
+                    by_tag.setdefault(t, []).append(n)
+            self._cache[key] = {t: np.asarray(ix, np.int64) for t, ix in by_tag.items()}
+        mask = np.zeros(len(self), bool)
+        for tag in wanted:
+            items = self._cache[key].get(tag)
+            if items is not None:
+                mask[items] = True
+        return mask
+
     def consumable(self) -> np.ndarray:
         return np.asarray(
             [

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from recommender.service import Filters
 
 # Filters dropped one at a time, least important first, when nothing satisfies them all.
-RELAX_ORDER = ("color", "size", "brands", "price", "category")
+# Who it is for goes first: a 男款 jacket is a fair alternative to none, a phone over budget less so.
+RELAX_ORDER = ("audience", "color", "size", "brands", "price", "category")
 
 
 def filter_mask(catalog: Catalog, filters: Filters) -> np.ndarray:
@@ -42,6 +43,8 @@ def filter_mask(catalog: Catalog, filters: Filters) -> np.ndarray:
         mask &= catalog.attr_mask("colors", filters.color)
     if filters.size:
         mask &= catalog.attr_mask("sizes", filters.size)
+    if filters.exclude_tags:
+        mask &= ~catalog.tag_mask(filters.exclude_tags)
     if filters.exclude_items:
         idx = [catalog.items.index[i] for i in filters.exclude_items if i in catalog.items.index]
         mask[idx] = False
@@ -49,6 +52,8 @@ def filter_mask(catalog: Catalog, filters: Filters) -> np.ndarray:
 
 
 def relax(filters: Filters, step: str) -> Filters:
+    if step == "audience":
+        return replace(filters, exclude_tags=())
     if step == "color":
         return replace(filters, color=None)
     if step == "size":
@@ -65,6 +70,7 @@ def relax(filters: Filters, step: str) -> Filters:
 def is_active(filters: Filters, step: str) -> bool:
     return bool(
         {
+            "audience": filters.exclude_tags,
             "color": filters.color,
             "size": filters.size,
             "brands": filters.brands,

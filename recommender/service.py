@@ -58,6 +58,8 @@ class Filters:
     size: str | None = None
     in_stock: bool = True
     exclude_items: frozenset[str] = frozenset()
+    # Products carrying any of these tags are left out (a gift for 妈妈: no 男款).
+    exclude_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class Vocabulary:
     accessories: dict[str, list[str]]
     # brand -> category -> model lines, entry models first (what the generator names products after)
     brand_lines: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # recipient -> product tags that do not suit them (妈妈 -> 男款)
+    recipient_excludes: dict[str, list[str]] = field(default_factory=dict)
 
     def lines_for(self, brand: str, category: str) -> list[str]:
         return list(self.brand_lines.get(brand, {}).get(category, []))
@@ -109,6 +111,10 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     colors = _mapping(raw, "colors")
     recipients = _mapping(raw, "recipients")
     accessories = _mapping(raw, "accessories")
+    # Optional: a store whose products carry no audience tags has nothing to leave out.
+    recipient_excludes = (
+        _mapping(raw, "recipient_excludes") if raw.get("recipient_excludes") is not None else {}
+    )
     sizes = _str_list(raw.get("sizes"), "sizes")
     materials = _str_list(raw.get("materials"), "materials")
 
@@ -132,6 +138,10 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         for name in [category, *extras]:
             if name not in categories:
                 raise VocabularyError(f"accessories: unknown category {name!r}")
+
+    for recipient in recipient_excludes:
+        if recipient not in recipients:
+            raise VocabularyError(f"recipient_excludes: unknown recipient {recipient!r}")
 
     brand_lines: dict[str, dict[str, list[str]]] = {}
     product_lines: dict[str, str] = {}
@@ -168,4 +178,5 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         recipients=recipients,
         accessories=accessories,
         brand_lines=brand_lines,
+        recipient_excludes=recipient_excludes,
     )

@@ -189,3 +189,29 @@ def payloads(dispatcher: CollectingDispatcher, type_: str) -> list[dict[str, Any
 
 def texts(dispatcher: CollectingDispatcher) -> str:
     return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+def add_products(runtime: Runtime, rows: list[dict[str, Any]]) -> None:
+    """Add products to the test shop (title, category, price, and optionally colors and tags),
+    then let the recommender see them."""
+    now = utcnow()
+    with runtime.session_factory() as session:
+        for n, row in enumerate(rows):
+            session.add(
+                Product(
+                    id=row["id"],
+                    title=row["title"],
+                    category=row["category"],
+                    brand=row.get("brand", "暖冬"),
+                    price=row["price"],
+                    list_price=row["price"],
+                    attributes={"color": row.get("colors", ["黑色"])},
+                    tags=row.get("tags", []),
+                    stock=10,
+                    image=None,
+                    description=row["title"],
+                    created_at=now - timedelta(days=60 + n),
+                )
+            )
+        session.commit()
+    runtime.recommender.refresh()

@@ -94,6 +94,21 @@ def test_filters_hold_and_relaxation_is_reported(factory: sessionmaker) -> None:
     assert all(p.category == "手机" for p in _products(factory, _ids(res)))
 
 
+def test_excluded_tags_are_left_out_and_relaxed_first(factory: sessionmaker) -> None:
+    with session_scope(factory) as s:
+        for p in s.scalars(select(Product).where(Product.category == "耳机")):
+            p.tags = ["男款"] if p.brand != "漫步者" else ["女款"]
+    svc = RecommenderService(factory)
+    res = svc.recommend("u1", 10, filters=Filters(category="耳机", exclude_tags=("男款",)))
+    assert res.items and not res.relaxed
+    assert {p.brand for p in _products(factory, _ids(res))} == {"漫步者"}
+    # Only 男款 left under the budget: who it is for gives way before the budget does.
+    f = Filters(category="耳机", price_max=500, exclude_brands=("漫步者",), exclude_tags=("男款",))
+    res = svc.recommend("u1", 5, filters=f)
+    assert res.relaxed == ("audience",)
+    assert all(float(p.price) <= 500 for p in _products(factory, _ids(res)))
+
+
 def test_out_of_stock_items_never_shown(factory: sessionmaker) -> None:
     with session_scope(factory) as s:
         for p in s.scalars(select(Product).where(Product.category == "耳机")):

@@ -1,0 +1,92 @@
+"""A refinement that states a colour: red jackets first, including one already shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.runtime import Runtime
+from actions.shop import ActionSearchProducts
+from tests.actions.conftest import add_products, make_tracker, payloads, slot_events, texts
+
+pytestmark = pytest.mark.asyncio
+
+JACKETS = [
+    {"id": "k1", "title": "中国红 女士羽绒服", "colors": ["红色"], "price": 799},
+    {"id": "k2", "title": "墨绿 连帽羽绒服", "colors": ["绿色", "红色"], "price": 859},
+    {"id": "k3", "title": "经典黑 长款羽绒服", "colors": ["黑色"], "price": 689},
+    {"id": "k4", "title": "米白 短款面包服", "colors": ["白色"], "price": 459},
+    {"id": "k5", "title": "雾粉 轻薄羽绒服", "colors": ["粉色"], "price": 559},
+    {"id": "k6", "title": "藏青 极寒羽绒服", "colors": ["蓝色", "红色"], "price": 959},
+    {"id": "k7", "title": "炭灰 户外羽绒服", "colors": ["灰色"], "price": 639},
+]
+
+
+@pytest.fixture
+def jackets(shop: Runtime) -> Runtime:
+    add_products(shop, [{**j, "category": "羽绒服"} for j in JACKETS])
+    return shop
+
+
+async def turn(
+    text: str, intent: str, slots: dict[str, Any], entities: list[dict[str, Any]] | None = None
+) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    before = [{"event": "slot", "name": k, "value": v} for k, v in slots.get("_before", {}).items()]
+    tracker = make_tracker(
+        text,
+        intent,
+        entities=entities,
+        slots={k: v for k, v in slots.items() if k != "_before"},
+        past_slot_events=before,
+    )
+    return dispatcher, await ActionSearchProducts().run(dispatcher, tracker, {})
+
+
+async def first_page(shown_red: bool) -> list[dict[str, Any]]:
+    """Search until the first page holds (or lacks) the jacket titled 中国红."""
+    _, events = await turn("想买件羽绒服", "search_product", {"category": "羽绒服"})
+    shown = slot_events(events)["shown_items"]
+    assert ("k1" in [i["id"] for i in shown]) is shown_red
+    return shown
+
+
+async def test_stating_a_colour_keeps_the_shown_red_one_and_puts_red_titles_first(
+    jackets: Runtime,
+) -> None:
+    shown = await first_page(shown_red=True)
+    red = [{"entity": "color", "value": "红色", "text": "红色"}]
+    dispatcher, _ = await turn(
+        "有红色的吗",
+        "refine_search",
+        {"category": "羽绒服", "color": "红色", "shown_items": shown},
+        red,
+    )
+    [payload] = payloads(dispatcher, "products")
+    ids = [i["id"] for i in payload["items"]]
+    assert ids[0] == "k1"  # titled red, and shown before: it answers the question best
+    assert set(ids) == {"k1", "k2", "k6"}
+    reasons = {i["id"]: i["reason"] for i in payload["items"]}
+    assert reasons["k2"].startswith("有红色可选") and not reasons["k1"].startswith("有红色可选")
+    assert "换了一批" not in texts(dispatcher)
+
+
+async def test_more_of_the_same_colour_leaves_the_shown_ones_out(jackets: Runtime) -> None:
+    red = [{"entity": "color", "value": "红色", "text": "红色"}]
+    _, events = await turn(
+        "要红色的羽绒服", "search_product", {"category": "羽绒服", "color": "红色"}, red
+    )
+    shown = slot_events(events)["shown_items"]
+    assert {i["id"] for i in shown} == {"k1", "k2", "k6"}
+    dispatcher, _ = await turn(
+        "还有红色的吗",
+        "refine_search",
+        {"category": "羽绒服", "color": "红色", "shown_items": shown, "_before": {"color": "红色"}},
+        red,
+    )
+    # Nothing red is left unseen: the colour is relaxed and said so, no red one repeated.
+    [payload] = payloads(dispatcher, "products")
+    assert not {i["id"] for i in payload["items"]} & {"k1", "k2", "k6"}
+    assert "放宽了颜色" in texts(dispatcher)
