@@ -53,6 +53,8 @@ class Lexicon:
     line_categories: dict[str, str] = field(default_factory=dict)
     # recipient -> product tags that do not suit them, e.g. 妈妈 -> [男款]
     recipient_excludes: dict[str, list[str]] = field(default_factory=dict)
+    # accessory category -> device categories it is made for, e.g. 手机壳 -> [手机]
+    fitted_accessories: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._alias: dict[str, dict[str, str]] = {}
@@ -89,6 +91,7 @@ class Lexicon:
             category_brands=_lists(mapping("category_brands")),
             accessories=_lists(mapping("accessories")),
             recipient_excludes=_lists(mapping("recipient_excludes")),
+            fitted_accessories=_lists(mapping("fitted_accessories")),
             line_categories={
                 str(line): str(category)
                 for per_category in (getattr(vocab, "brand_lines", None) or {}).values()
@@ -146,6 +149,33 @@ class Lexicon:
             if len(line) >= 3 and line in key:
                 return next(o for o in self.product_lines if fold(o) == line)
         return None
+
+    def device_line(self, title: str, categories: Iterable[str]) -> str | None:
+        """The longest model line of one of `categories` named in `title` ('适用小米14' ->
+        '小米 14'; '小米 14 Ultra 8GB' -> '小米 14 Ultra')."""
+        wanted = set(categories)
+        key = fold(title)
+        for folded in self._lines_by_length:
+            if folded not in key:
+                continue
+            for line in self.product_lines:
+                if fold(line) == folded and self.line_categories.get(line) in wanted:
+                    return line
+        return None
+
+    def fits(self, anchor: Any, item: Any) -> bool:
+        """Whether accessory `item` is made for product `anchor` (both with title, brand and
+        category); anything that is not a fitted accessory fits."""
+        devices = self.fitted_accessories.get(item.category)
+        if not devices:
+            return True
+        if anchor.category not in devices:
+            return False  # a watch strap with a phone
+        named = self.device_line(item.title, devices)
+        if named is not None:
+            return self.device_line(anchor.title, devices) == named
+        makers = {b for c in devices for b in self.category_brands.get(c, [])}
+        return item.brand not in makers or item.brand == anchor.brand
 
     def aliases(self, kind: str) -> dict[str, str]:
         return dict(self._alias[kind])

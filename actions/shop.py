@@ -41,6 +41,7 @@ _OTHER_COLOR = re.compile(r"换个?颜色|别的颜色|其他颜色|颜色换|�
 _OTHER_ITEMS = re.compile(r"换一?批|换一?些|换个?(?:牌子|品牌)|别的|其他|其它|不一样")
 # Refinements relative to what was shown; the shown items that still fit may come back.
 RELATIVE_REFINES = ("cheaper", "pricier")
+BUNDLE_SIZE = 4
 # Refinements that state a new constraint: shown items that meet it stay eligible.
 KEEPS_SHOWN = ("budget", "stated")
 STATED_ENTITIES = ("color", "brand", "size")
@@ -575,8 +576,13 @@ class _ItemListAction(ItemAction):
     @abstractmethod
     def fetch(self, runtime: Runtime, item_id: str, exclude: list[str]) -> Any: ...
 
+    def unsuitable(self, turn: ItemTurn) -> list[str]:
+        """Products never to offer with this anchor, besides those already shown."""
+        return []
+
     def act_on(self, turn: ItemTurn) -> list[EventType]:
-        result = self.fetch(turn.runtime, turn.product.id, [i["id"] for i in shown(turn.tracker)])
+        exclude = [i["id"] for i in shown(turn.tracker)] + self.unsuitable(turn)
+        result = self.fetch(turn.runtime, turn.product.id, exclude)
         intro = self.intro.format(title=turn.product.title)
         if result.relaxed:
             intro += "（部分条件已放宽）"
@@ -614,8 +620,21 @@ class ActionBundle(_ItemListAction):
         from recommender.service import Filters
 
         return runtime.recommender.bundle(
-            [item_id], 4, filters=Filters(in_stock=True, exclude_items=frozenset(exclude))
+            [item_id], BUNDLE_SIZE, filters=Filters(in_stock=True, exclude_items=frozenset(exclude))
         )
+
+    def unsuitable(self, turn: ItemTurn) -> list[str]:
+        # A Mate 60 Pro case is no bundle for a 小米 14 Ultra, however often cases sell with it.
+        # Left out before ranking, so that the page still gets the best case that does fit.
+        lexicon = turn.runtime.lexicon
+        if not lexicon.fitted_accessories:
+            return []
+        rows = turn.session.execute(
+            select(Product.id, Product.title, Product.brand, Product.category).where(
+                Product.category.in_(list(lexicon.fitted_accessories))
+            )
+        ).all()
+        return [row.id for row in rows if not lexicon.fits(turn.product, row)]
 
 
 # --- detail / cart ---------------------------------------------------------------------------

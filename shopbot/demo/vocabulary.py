@@ -39,6 +39,8 @@ class Vocabulary:
     brand_lines: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # recipient -> product tags that do not suit them (妈妈 -> 男款)
     recipient_excludes: dict[str, list[str]] = field(default_factory=dict)
+    # accessory category -> device categories it is made for (手机壳 -> 手机)
+    fitted_accessories: dict[str, list[str]] = field(default_factory=dict)
 
     def lines_for(self, brand: str, category: str) -> list[str]:
         return list(self.brand_lines.get(brand, {}).get(category, []))
@@ -139,6 +141,13 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
             if name not in categories:
                 raise VocabularyError(f"accessories: unknown category {name!r}")
 
+    fitted_accessories = (
+        _mapping(raw, "fitted_accessories") if raw.get("fitted_accessories") is not None else {}
+    )
+    for accessory, devices in fitted_accessories.items():
+        for name in [accessory, *devices]:
+            if name not in categories:
+                raise VocabularyError(f"fitted_accessories: unknown category {name!r}")
     for recipient in recipient_excludes:
         if recipient not in recipients:
             raise VocabularyError(f"recipient_excludes: unknown recipient {recipient!r}")
@@ -179,4 +188,5 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         accessories=accessories,
         brand_lines=brand_lines,
         recipient_excludes=recipient_excludes,
+        fitted_accessories=fitted_accessories,
     )

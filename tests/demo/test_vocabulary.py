@@ -103,3 +103,12 @@ def test_gifts_leave_out_what_does_not_suit_the_recipient(tmp_path: Path) -> Non
     bad.write_text(text.replace("  妈妈: [男款]", "  舅舅: [女款]", 1), "utf-8")
     with pytest.raises(VocabularyError, match="舅舅"):
         load_vocabulary(bad)
+
+
+def test_fitted_accessories_name_known_categories(tmp_path: Path) -> None:
+    assert load_vocabulary().fitted_accessories["手机壳"] == ["手机"]
+    text = CATALOG_PATH.read_text(encoding="utf-8")
+    bad = tmp_path / "catalog.yml"
+    bad.write_text(text.replace("  表带: [智能手表]", "  表带: [怀表]", 1), "utf-8")
+    with pytest.raises(VocabularyError, match="怀表"):
+        load_vocabulary(bad)
