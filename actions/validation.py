@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.lexicon import Lexicon
+from actions.lexicon import Lexicon, fold
 from actions.normalize import (
     drop_impossible_amounts,
     find_terms,
@@ -116,13 +116,32 @@ class ValidateShopSlots(ValidationAction):
                 changed = True  # products were shown for another need
             elif key == "recipient" and intent == "ask_recommendation":
                 changed = True  # a gift for someone else
+        if not changed and self._names_another_model(tracker):
+            changed = True  # iphone 15 pro多少钱 after a page of phones under ¥3000
         if not changed:
             return []
+        text = tracker.latest_message.get("text") or ""
+        if not (negated_brands(text, self._lexicon()) or _OTHER_BRAND.search(text)):
+            # validate_brand restates the exclusions with every brand; only 不要X says them.
+            now.pop("exclude_brands", None)
         return [
             SlotSet(slot, None)
             for slot in NEED_SLOTS
             if slot not in now and tracker.get_slot(slot) not in (None, [], "")
         ]
+
+    def _names_another_model(self, tracker: Tracker) -> bool:
+        """The message names a model line that none of the shown products is: a request for
+        that product, which the old need's budget or colour would hide."""
+        line = self._lexicon().named_line(tracker.latest_message.get("text") or "")
+        if line is None:
+            return False
+        wanted = fold(line)
+        shown = tracker.get_slot("shown_items") or []
+        # Nothing shown yet: 预算5000 then 要iphone 15 pro is one need told in two messages.
+        return bool(shown) and not any(
+            wanted in fold(str(item.get("title") or "")) for item in shown
+        )
 
     @staticmethod
     def _product_turn(tracker: Tracker) -> bool:

@@ -199,6 +199,34 @@ async def test_new_category_after_products_were_shown_is_a_new_need(shop: Runtim
     )
 
 
+async def test_naming_a_model_not_on_the_page_drops_the_old_budget(shop: Runtime) -> None:
+    # Phones under ¥3000 were shown; the iPhone 15 Pro costs more and must not be hidden.
+    phones = [{"id": "p3", "title": "华为 nova 12", "brand": "华为", "category": "手机"}]
+    before = {
+        "category": "手机",
+        "price_max": 3000.0,
+        "exclude_brands": ["华为"],
+        "shown_items": phones,
+    }
+    slots = await validate("iphone 15 pro多少钱", "search_product", [], before=before)
+    assert slots["brand"] == "苹果" and slots["category"] == "手机"
+    assert slots["price_max"] is None and slots["exclude_brands"] is None
+    # The model is on the page already: a question about it keeps the search as it was.
+    on_page = [{"id": "p1", "title": "华为 Mate60 Pro", "brand": "华为", "category": "手机"}]
+    slots = await validate(
+        "mate 60 pro有黑色吗",
+        "search_product",
+        [ent("color", "黑色")],
+        before={"category": "手机", "brand": "华为", "price_max": 8000.0, "shown_items": on_page},
+    )
+    assert "price_max" not in slots and slots["color"] == "黑色"
+    # Nothing shown yet: the budget said just before belongs to this request.
+    slots = await validate(
+        "要iphone 15 pro", "search_product", [], before={"category": "手机", "price_max": 9000.0}
+    )
+    assert "price_max" not in slots
+
+
 async def test_adding_a_brand_to_the_same_search_keeps_the_budget(shop: Runtime) -> None:
     shown = [{"id": "s3", "brand": "阿迪达斯", "category": "运动鞋"}]
     slots = await validate(
