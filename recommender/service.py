@@ -418,7 +418,8 @@ class _CatalogState:
         by_cat = _unit(cat_affinity)[cat_codes]
         same_brand = self.catalog.isin("brand", self.catalog.brand[list(rows)])
         generic = by_cat * (0.5 + 0.5 * self.popularity32) * (1 + 0.2 * same_brand)
-        return _unit(co) + 0.5 * generic.astype(np.float32)
+        # Not rescaled to the row's best pair: when every pair is thin, the categories decide.
+        return co + 0.5 * generic.astype(np.float32)
 
     def segment_scores(self, profile: dict[str, Any]) -> np.ndarray | None:
         """What consenting shoppers of the same age band and gender add to cart and buy
@@ -1140,6 +1141,7 @@ def _with_excluded(filters: Filters, excluded: frozenset[str]) -> Filters:
 
 
 TOGETHER_DAYS = 7.0
+PAIR_SHRINK = 3.0
 REPURCHASE_SHARE = 0.15
 
 
@@ -1181,7 +1183,12 @@ def _purchase_structure(
         co.sum_duplicates()
         buyers = np.bincount(item, minlength=n).astype(np.float64)
         inv = sp.diags(1.0 / np.sqrt(np.maximum(buyers, 1.0)))
-        lift = (inv @ co @ inv).tocsr().astype(np.float32)
+        # One shopper buying a phone and a vacuum in one week is a coincidence as often as a
+        # complement, and between rarely bought items it gave the highest cosine of all: pairs
+        # count by their evidence, n / (n + PAIR_SHRINK).
+        evidence = co.copy()
+        evidence.data = evidence.data / (evidence.data + PAIR_SHRINK)
+        lift = (inv @ co @ inv).multiply(evidence).tocsr().astype(np.float32)
     else:
         lift = sp.csr_matrix((n, n), dtype=np.float32)
     # Repurchase share per category: (shopper, category) pairs with two or more purchases.

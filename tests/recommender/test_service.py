@@ -181,6 +181,17 @@ def test_bundle_returns_complements_from_other_categories(factory: sessionmaker)
     assert all(p.category != "手机" for p in _products(factory, _ids(res)))
 
 
+def test_one_coincidental_pair_does_not_outrank_what_the_category_sells_with(
+    factory: sessionmaker,
+) -> None:
+    with session_scope(factory) as s:
+        repo.place_order(s, "once", [("p0", 1), ("p30", 1)])  # a phone and a snack, once
+        for n in range(6):
+            repo.place_order(s, f"b{n}", [(f"p{1 + n % 3}", 1), ("p13", 1)])  # phones + earphones
+    res = RecommenderService(factory).bundle(["p0"], 3)
+    assert _products(factory, _ids(res))[0].category == "耳机", _ids(res)
+
+
 def _seed_history(factory: sessionmaker) -> None:
     import random
 
