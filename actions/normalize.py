@@ -283,6 +283,9 @@ _SIZE = re.compile(
     r"|(?<![\d.])(\d{2}(?:\.5)?)\s*(?:码|号)"
 )
 _BARE_SIZE = re.compile(r"\d{2}(?:\.5)?")
+# 256G / 512GB / 1T: storage, which shoppers ask for like a size. Two digits at least before G,
+# so that 5G (the network) is not read as storage.
+_STORAGE = re.compile(r"(?i)(?<![\d.+])(?:(\d{2,4})\s*GB?|(\d)\s*TB?)(?![A-Za-z0-9])")
 
 
 def normalize_size(value: str | None, lexicon: Lexicon | None = None) -> str | None:
@@ -293,6 +296,9 @@ def normalize_size(value: str | None, lexicon: Lexicon | None = None) -> str | N
         known = lexicon.canonical("sizes", text)
         if known:
             return known
+    storage = _STORAGE.search(text)
+    if storage:
+        return f"{storage.group(1)}GB" if storage.group(1) else f"{storage.group(2)}TB"
     m = _SIZE.search(text)
     if m:
         return (m.group(1) or m.group(2)).upper()

@@ -146,8 +146,13 @@ def satisfies(product: Product, query: dict[str, Any]) -> bool:
 
 
 def _attr_has(attributes: dict | None, key: str, wanted: str) -> bool:
-    value = (attributes or {}).get(key)
-    values = value if isinstance(value, list) else [value]
+    from recommender.catalog import SIZE_ATTRIBUTES
+
+    keys = SIZE_ATTRIBUTES if key == "size" else (key,)
+    values: list[Any] = []
+    for k in keys:
+        value = (attributes or {}).get(k)
+        values += value if isinstance(value, list) else [value]
     return any(v is not None and (wanted == str(v) or wanted in str(v)) for v in values)
 
 

@@ -40,6 +40,11 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)] if str(value) else []
 
 
+# Attributes a size filter matches: clothes and shoe sizes, and the storage of phones and
+# laptops (有256G的吗 asks for 8GB+256GB and 12GB+256GB alike).
+SIZE_ATTRIBUTES = ("size", "storage", "config")
+
+
 @dataclass
 class Catalog:
     items: IdMap
@@ -87,7 +92,7 @@ class Catalog:
             attributes=attrs,
             tags=[_as_list(r.get("tags")) for r in rows],
             colors=[_as_list(a.get("color")) for a in attrs],
-            sizes=[_as_list(a.get("size")) for a in attrs],
+            sizes=[[v for key in SIZE_ATTRIBUTES for v in _as_list(a.get(key))] for a in attrs],
         )
 
     @classmethod

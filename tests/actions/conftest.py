@@ -192,8 +192,8 @@ def texts(dispatcher: CollectingDispatcher) -> str:
 
 
 def add_products(runtime: Runtime, rows: list[dict[str, Any]]) -> None:
-    """Add products to the test shop (title, category, price, and optionally colors and tags),
-    then let the recommender see them."""
+    """Add products to the test shop (title, category, price; optionally brand, colors, tags and
+    other attributes), then let the recommender see them."""
     now = utcnow()
     with runtime.session_factory() as session:
         for n, row in enumerate(rows):
@@ -205,7 +205,7 @@ def add_products(runtime: Runtime, rows: list[dict[str, Any]]) -> None:
                     brand=row.get("brand", "暖冬"),
                     price=row["price"],
                     list_price=row["price"],
-                    attributes={"color": row.get("colors", ["黑色"])},
+                    attributes={"color": row.get("colors", ["黑色"]), **row.get("attributes", {})},
                     tags=row.get("tags", []),
                     stock=10,
                     image=None,

@@ -90,3 +90,39 @@ async def test_more_of_the_same_colour_leaves_the_shown_ones_out(jackets: Runtim
     [payload] = payloads(dispatcher, "products")
     assert not {i["id"] for i in payload["items"]} & {"k1", "k2", "k6"}
     assert "放宽了颜色" in texts(dispatcher)
+
+
+PHONES = [
+    {"id": "f1", "title": "星河 S1 8GB+256GB", "storage": "8GB+256GB", "price": 2999},
+    {"id": "f2", "title": "星河 S1 8GB+128GB", "storage": "8GB+128GB", "price": 2499},
+    {"id": "f3", "title": "星河 S2 12GB+256GB", "storage": "12GB+256GB", "price": 3999},
+    {"id": "f4", "title": "星河 S2 12GB+512GB", "storage": "12GB+512GB", "price": 4999},
+    {"id": "f5", "title": "星河 S3 16GB+1TB", "storage": "16GB+1TB", "price": 6999},
+]
+
+
+async def test_asking_for_256g_shows_phones_with_that_storage(shop: Runtime) -> None:
+    add_products(
+        shop,
+        [
+            {
+                "id": p["id"],
+                "title": p["title"],
+                "category": "手机",
+                "brand": "星河",
+                "price": p["price"],
+                "attributes": {"storage": p["storage"]},
+            }
+            for p in PHONES
+        ],
+    )
+    _, events = await turn("星河手机", "search_product", {"category": "手机", "brand": "星河"})
+    shown = slot_events(events)["shown_items"]
+    dispatcher, _ = await turn(
+        "有256G的吗",
+        "refine_search",
+        {"category": "手机", "brand": "星河", "size": "256GB", "shown_items": shown},
+        [{"entity": "size", "value": "256G", "text": "256G"}],
+    )
+    [payload] = payloads(dispatcher, "products")
+    assert {i["id"] for i in payload["items"]} == {"f1", "f3"}

@@ -153,6 +153,19 @@ def test_sizes(raw: str, size: str) -> None:
     assert normalize_size(raw, LEXICON) == size
 
 
+@pytest.mark.parametrize(
+    ("raw", "size"),
+    [("256G", "256GB"), ("有512g的吗", "512GB"), ("1T", "1TB"), ("2TB", "2TB"), ("128GB", "128GB")],
+)
+def test_storage_is_asked_for_like_a_size(raw: str, size: str) -> None:
+    assert normalize_size(raw, LEXICON) == size
+
+
+@pytest.mark.parametrize("raw", ["5G", "5G手机", "8+256", "iPhone 15"])
+def test_network_and_model_numbers_are_not_storage(raw: str) -> None:
+    assert normalize_size(raw, LEXICON) is None
+
+
 LETTER_SIZES = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "2XL", "3XL")
 
 
