@@ -19,10 +19,13 @@ def reason_for(source: str, **info: Any) -> str:
         return "和你口味相近的顾客也买了它"
     if source in ("cf_item", "item_knn", "ease", "als", "hybrid"):
         return f"因为你浏览过「{anchor}」" if anchor else "根据你最近的浏览为你挑选"
+    if source == "bought_together":
+        # Shoppers bought this very pair; 'bundle' is what the anchor's category sells with.
+        return f"买「{anchor}」的顾客也买了它" if anchor else "常被一起购买"
     if source == "bundle":
         if anchor and info.get("in_cart"):
             return f"和你购物车里的「{anchor}」很搭"
-        return f"和「{anchor}」很搭，常被一起买" if anchor else "常被一起购买，搭配更省心"
+        return f"和「{anchor}」很搭" if anchor else "搭配更省心"
     if source == "content":
         return f"和「{anchor}」风格相近" if anchor else "符合你的偏好"
     if source == "preference":
@@ -49,6 +52,7 @@ def reasons_table() -> Mapping[str, str]:
     sources = (
         "cf_user",
         "cf_item",
+        "bought_together",
         "bundle",
         "content",
         "preference",

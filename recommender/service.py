@@ -408,6 +408,12 @@ class _CatalogState:
         return fresh
 
     def bundle_scores(self, rows: Sequence[int]) -> np.ndarray:
+        pair, generic = self.bundle_parts(rows)
+        return pair + generic
+
+    def bundle_parts(self, rows: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(bought with these very items, sold with their categories): what a bundle ranks by,
+        in two parts so that its reason says which one put an item there."""
         co = np.asarray(self.copurchase[list(rows)].sum(axis=0)).ravel().astype(np.float32)
         # Item pairs are sparse; categories generalise: popular items of the categories most
         # often bought with the anchors' categories (phone -> case, charger, film), a bit more
@@ -419,7 +425,7 @@ class _CatalogState:
         same_brand = self.catalog.isin("brand", self.catalog.brand[list(rows)])
         generic = by_cat * (0.5 + 0.5 * self.popularity32) * (1 + 0.2 * same_brand)
         # Not rescaled to the row's best pair: when every pair is thin, the categories decide.
-        return co + 0.5 * generic.astype(np.float32)
+        return co, 0.5 * generic.astype(np.float32)
 
     def segment_scores(self, profile: dict[str, Any]) -> np.ndarray | None:
         """What consenting shoppers of the same age band and gender add to cart and buy
@@ -823,14 +829,14 @@ class RecommenderService:
                 st, st.popularity.astype(np.float32), {"popular": st.popularity}, k, filters, None
             )
             return RecommendationResult(res.items, "unknown_item", res.relaxed)
-        scores = st.bundle_scores(rows)
+        pair, generic = st.bundle_parts(rows)
         not_same = ~st.catalog.isin("category", set(st.catalog.category[rows]))
-        scores = np.where(not_same, scores, -np.inf).astype(np.float32)
+        scores = np.where(not_same, pair + generic, -np.inf).astype(np.float32)
         excl = frozenset(filters.exclude_items | set(item_ids))
         res = self._select(
             st,
             scores,
-            {"bundle": scores},
+            {"bought_together": pair, "bundle": generic},
             k,
             _with_excluded(filters, excl),
             None,
@@ -1044,7 +1050,7 @@ class RecommenderService:
         budget: bool,
     ) -> str:
         info: dict[str, Any] = {"category": st.catalog.category[idx], "anchor": anchor}
-        if shopper is not None and source == "bundle" and shopper.cart:
+        if shopper is not None and source in ("bundle", "bought_together") and shopper.cart:
             best = max(shopper.cart, key=lambda c: _csr_value(st.copurchase, c, idx))
             info["anchor"] = st.catalog.title[best]
             info["in_cart"] = True
