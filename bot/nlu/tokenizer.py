@@ -93,7 +93,7 @@ class ShopJiebaTokenizer(JiebaTokenizer):
 
         text = message.get(attribute)
         tokens: list[Token] = []
-        for word, start, _end in jieba.tokenize(text):
+        for word, start in _reglued(jieba.tokenize(text)):
             if not word.strip():
                 continue  # rasa issue 7910: whitespace is not a token
             if self._config.get("split_glued_latin", True):
@@ -102,6 +102,31 @@ class ShopJiebaTokenizer(JiebaTokenizer):
             else:
                 tokens.append(Token(word, start))
         return self._apply_token_pattern(tokens)
+
+
+_ASCII_WORD = re.compile(r"[A-Za-z\d.]+")
+
+
+def _reglued(words: Any) -> list[tuple[str, int]]:
+    """jieba's (word, start, end) with adjacent Latin/digit words joined again.
+
+    Its dictionary cuts inside numbers and model names as well (`512G` -> `5`, `12`, `G`,
+    because `12` is a catalogue word), which leaves a storage size or a price in pieces that
+    no entity span can line up with. Joined, `split_glued` cuts them where shoppers would."""
+    out: list[tuple[str, int]] = []
+    end = -1
+    for word, start, stop in words:
+        if (
+            out
+            and start == end
+            and _ASCII_WORD.fullmatch(word)
+            and _ASCII_WORD.fullmatch(out[-1][0])
+        ):
+            out[-1] = (out[-1][0] + word, out[-1][1])
+        else:
+            out.append((word, start))
+        end = stop
+    return out
 
 
 def _quiet_jieba() -> None:

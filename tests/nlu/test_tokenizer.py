@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -64,3 +66,21 @@ def test_units_and_short_series_names_stay_whole(word: str) -> None:
 
 def test_empty_and_whitespace_only_messages(tokenizer) -> None:
     assert words(tokenizer, "   ") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [("有没有512G的", "512G"), ("预算12000", "12000"), ("要1TB的", "1TB")],
+)
+def test_numbers_the_catalog_dictionary_cuts_are_joined_again(tmp_path, text, whole) -> None:
+    # The catalogue dictionary holds words such as "12" (nova 12), and jieba cut 512G into
+    # 5 | 12 | G with it: no entity span could then cover the storage size.
+    catalog = Path(__file__).resolve().parents[2] / "bot" / "jieba_dict"
+    config = {**ShopJiebaTokenizer.get_default_config(), "dictionary_path": str(catalog)}
+    with_catalog = ShopJiebaTokenizer.create(
+        config,
+        LocalModelStorage(tmp_path),
+        Resource("tokenizer"),
+        ExecutionContext(graph_schema=None),  # type: ignore[arg-type]
+    )
+    assert whole in [w for w, _, _ in words(with_catalog, text)]
