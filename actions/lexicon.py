@@ -70,6 +70,7 @@ class Lexicon:
         for line, brand in self.product_lines.items():
             lines[fold(line)] = brand
         self._alias["product_lines"] = lines
+        self._line_by_fold = {fold(line): line for line in self.product_lines}
         self._lines_by_length = sorted(lines, key=len, reverse=True)
 
     @classmethod
@@ -156,10 +157,9 @@ class Lexicon:
         wanted = set(categories)
         key = fold(title)
         for folded in self._lines_by_length:
-            if folded not in key:
-                continue
-            for line in self.product_lines:
-                if fold(line) == folded and self.line_categories.get(line) in wanted:
+            if len(folded) >= 3 and folded in key:  # as named_line: 'A2' is in too many words
+                line = self._line_by_fold[folded]
+                if self.line_categories.get(line) in wanted:
                     return line
         return None
 
