@@ -28,6 +28,7 @@ from actions.validation import previous_value
 from shopbot.db import repo
 from shopbot.db.engine import session_scope
 from shopbot.db.models import Offer, OfferGrant, Product, utcnow
+from shopbot.specs import spec_value
 from shopbot.specs import specs as spec_pairs
 
 logger = logging.getLogger(__name__)
@@ -579,15 +580,24 @@ class _ItemListAction(ItemAction):
     empty = ""
 
     @abstractmethod
-    def fetch(self, runtime: Runtime, item_id: str, exclude: list[str]) -> Any: ...
+    def fetch(self, runtime: Runtime, item_id: str, filters: Any) -> Any: ...
 
     def unsuitable(self, turn: ItemTurn) -> list[str]:
         """Products never to offer with this anchor, besides those already shown."""
         return []
 
     def act_on(self, turn: ItemTurn) -> list[EventType]:
+        from recommender.service import Filters
+
         exclude = [i["id"] for i in shown(turn.tracker)] + self.unsuitable(turn)
-        result = self.fetch(turn.runtime, turn.product.id, exclude)
+        # Shopping for 爸爸: no 女士 socks with his shoes either.
+        audience = turn.runtime.lexicon.recipient_excludes.get(
+            turn.tracker.get_slot("recipient") or "", []
+        )
+        filters = Filters(
+            in_stock=True, exclude_items=frozenset(exclude), exclude_tags=tuple(audience)
+        )
+        result = self.fetch(turn.runtime, turn.product.id, filters)
         intro = self.intro.format(title=turn.product.title)
         if result.relaxed:
             intro += "（部分条件已放宽）"
@@ -606,12 +616,8 @@ class ActionSimilarItems(_ItemListAction):
     def name(self) -> str:
         return "action_similar_items"
 
-    def fetch(self, runtime: Runtime, item_id: str, exclude: list[str]) -> Any:
-        from recommender.service import Filters
-
-        return runtime.recommender.similar_items(
-            item_id, PAGE, filters=Filters(in_stock=True, exclude_items=frozenset(exclude))
-        )
+    def fetch(self, runtime: Runtime, item_id: str, filters: Any) -> Any:
+        return runtime.recommender.similar_items(item_id, PAGE, filters=filters)
 
 
 class ActionBundle(_ItemListAction):
@@ -621,12 +627,8 @@ class ActionBundle(_ItemListAction):
     def name(self) -> str:
         return "action_bundle"
 
-    def fetch(self, runtime: Runtime, item_id: str, exclude: list[str]) -> Any:
-        from recommender.service import Filters
-
-        return runtime.recommender.bundle(
-            [item_id], BUNDLE_SIZE, filters=Filters(in_stock=True, exclude_items=frozenset(exclude))
-        )
+    def fetch(self, runtime: Runtime, item_id: str, filters: Any) -> Any:
+        return runtime.recommender.bundle([item_id], BUNDLE_SIZE, filters=filters)
 
     def unsuitable(self, turn: ItemTurn) -> list[str]:
         # A Mate 60 Pro case is no bundle for a 小米 14 Ultra, however often cases sell with it.
@@ -680,10 +682,13 @@ def detail_text(product: Product, text: str, mentions: Sequence[Mention] = ()) -
         "stock": bool(re.search(r"货|库存|能买|卖完", text)),
         "material": bool(re.search(r"材质|面料|材料|纯棉|真皮|什么做的", text)),
         "size": bool(re.search(r"尺码|码|尺寸|大小|规格", text)),
+        "color": bool(re.search(r"颜色|什么色|几种色|配色|色号", text)),
+        "storage": bool(re.search(r"内存|存储|容量|配置|多少G|几个G", text)),
     }
     parts: list[str] = attribute_answers(product, mentions)
     if mentions:
-        asks["material"] = asks["size"] = False  # answered above, precisely
+        # answered above, precisely
+        asks["material"] = asks["size"] = asks["color"] = False
     if asks["price"]:
         parts.append(f"价格{price}")
     if asks["stock"]:
@@ -694,6 +699,12 @@ def detail_text(product: Product, text: str, mentions: Sequence[Mention] = ()) -
         sizes = attrs.get("size")
         sizes_text = "、".join(map(str, sizes)) if isinstance(sizes, list) else sizes
         parts.append(f"尺码/规格：{sizes_text or '均码'}")
+    if asks["color"]:
+        colors = spec_value(attrs.get("color"))
+        parts.append(f"颜色有：{colors}" if colors else "颜色以详情页图片为准")
+    if asks["storage"]:
+        named = [(n, v) for n, v in spec_pairs(attrs) if n in ("存储", "配置", "容量", "净含量")]
+        parts.extend(f"{name}：{value}" for name, value in named)
     if not parts:
         specs = "，".join(f"{name}：{value}" for name, value in spec_pairs(attrs))
         parts = [f"{product.brand} · {product.category}", f"价格{price}", stock]

@@ -57,3 +57,23 @@ def test_detail_reply_names_attributes_in_chinese() -> None:
     text = detail_text(product, "介绍下第二个")
     assert "材质：白鸭绒，充绒量：300g，颜色：绿色、红色" in text
     assert "fill" not in text and "material" not in text
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [("有什么颜色", "颜色有：绿色、红色"), ("内存多大", "存储：12GB+256GB")],
+)
+def test_a_question_about_colours_or_storage_gets_just_that(question: str, answer: str) -> None:
+    product = Product(
+        id="d3",
+        title="星河 S2 12GB+256GB",
+        category="手机",
+        brand="星河",
+        price=3999,
+        list_price=3999,
+        stock=5,
+        attributes={"storage": "12GB+256GB", "color": ["绿色", "红色"], "material": "玻璃"},
+        description="旗舰影像。",
+    )
+    text = detail_text(product, question)
+    assert answer in text and "材质" not in text and "旗舰影像" not in text, text

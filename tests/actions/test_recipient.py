@@ -9,7 +9,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import Runtime, set_runtime
-from actions.shop import ActionSearchProducts
+from actions.shop import ActionSearchProducts, ActionSimilarItems
 from tests.actions.conftest import add_products, make_tracker, payloads, texts
 
 pytestmark = pytest.mark.asyncio
@@ -69,3 +69,14 @@ async def test_only_mens_items_left_are_shown_with_a_note(gifts: Runtime) -> Non
     titles, text = await shown_for({"category": "剃须刀", "recipient": "妈妈"})
     assert titles and all(t.startswith("男士") for t in titles)
     assert "没找到特别适合妈妈的「剃须刀」款式" in text
+
+
+async def test_similar_items_for_dad_show_no_womens_items(gifts: Runtime) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        "有类似的吗", "ask_similar", slots={"focus_item": "j3", "recipient": "爸爸"}
+    )
+    await ActionSimilarItems().run(dispatcher, tracker, {})
+    [payload] = payloads(dispatcher, "products")
+    titles = [item["title"] for item in payload["items"]]
+    assert titles and not any(t.startswith("女士") for t in titles), titles
