@@ -19,6 +19,7 @@ import math
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -975,6 +976,13 @@ class RecommenderService:
             order, spare, catalog, st.content.features, max_per_category=max_per_category
         )
         promoted_pool = order[st.promoted[order]].tolist()
+        if max_per_category is not None:
+            # A promoted item takes a place too: a bundle of three socks and a promoted fourth
+            # is not the mix of kinds the cap is there for.
+            kept = Counter(catalog.category[i] for i in page[: max(k - 1, 0)])
+            promoted_pool = [
+                i for i in promoted_pool if kept[catalog.category[i]] < max_per_category
+            ]
         head, promoted_used = rules.insert_promoted(page[:k], promoted_pool, k, PROMOTED_SHARE)
         page = head + [i for i in page[k:] if i not in head]
         new_used: set[int] = set()

@@ -414,6 +414,16 @@ def test_promoted_items_get_a_share_of_the_page(factory: sessionmaker) -> None:
     assert all("优惠" in r.reason for r in promoted)
 
 
+def test_a_promoted_item_does_not_break_the_bundles_kinds_cap(factory: sessionmaker) -> None:
+    _offer(factory, scope="brand", scope_value="漫步者", kind="fixed", threshold=0, amount=5)
+    with session_scope(factory) as s:
+        for n in range(6):
+            repo.place_order(s, f"b{n}", [("p0", 1), (f"p{12 + n % 2}", 1)])  # 索尼 earphones
+    res = RecommenderService(factory).bundle(["p0"], 4)
+    kinds = [p.category for p in _products(factory, _ids(res))]
+    assert kinds.count("耳机") <= 2, [(r.item_id, r.source) for r in res.items]
+
+
 @pytest.mark.postgres
 def test_offer_budget_holds_under_concurrency_on_postgresql(pg_engine) -> None:  # type: ignore[no-untyped-def]
     from recommender import offers
