@@ -135,36 +135,35 @@ class Catalog:
         table[[index[w] for w in wanted if isinstance(w, str) and w in index]] = True
         return table[codes]
 
-    def attr_mask(self, column: str, wanted: str) -> np.ndarray:
-        """Mask of items with a `column` ("colors" or "sizes") value equal to or containing
-        `wanted`. Distinct values are few, so the test runs once per value, not per item."""
-        key = f"attr:{column}"
+    def _items_by_value(self, column: str) -> dict[str, np.ndarray]:
+        """value -> indices of the items listing it, for a list column ("colors", "sizes",
+        "tags"); built once per catalogue."""
+        key = f"values:{column}"
         if key not in self._cache:
             by_value: dict[str, list[int]] = {}
             for n, values in enumerate(getattr(self, column)):
                 for v in values:
                     by_value.setdefault(v, []).append(n)
             self._cache[key] = {v: np.asarray(ix, np.int64) for v, ix in by_value.items()}
+        cached: dict[str, np.ndarray] = self._cache[key]
+        return cached
+
+    def attr_mask(self, column: str, wanted: str) -> np.ndarray:
+        """Mask of items with a `column` ("colors" or "sizes") value equal to or containing
+        `wanted`. Distinct values are few, so the test runs once per value, not per item."""
         mask = np.zeros(len(self), bool)
-        for value, items in self._cache[key].items():
+        for value, items in self._items_by_value(column).items():
             if wanted == value or wanted in value:
                 mask[items] = True
         return mask
 
     def tag_mask(self, wanted: Iterable[str]) -> np.ndarray:
         """Mask of items carrying any of the tags in `wanted`."""
-        key = "tags"
-        if key not in self._cache:
-            by_tag: dict[str, list[int]] = {}
-            for n, tags in enumerate(self.tags):
-                for t in tags:
-                    by_tag.setdefault(t, []).append(n)
-            self._cache[key] = {t: np.asarray(ix, np.int64) for t, ix in by_tag.items()}
+        by_tag = self._items_by_value("tags")
         mask = np.zeros(len(self), bool)
         for tag in wanted:
-            items = self._cache[key].get(tag)
-            if items is not None:
-                mask[items] = True
+            if tag in by_tag:
+                mask[by_tag[tag]] = True
         return mask
 
     def consumable(self) -> np.ndarray:
