@@ -151,6 +151,10 @@ class Lexicon:
                 return next(o for o in self.product_lines if fold(o) == line)
         return None
 
+    def unsuitable_tags(self, recipient: str | None) -> tuple[str, ...]:
+        """Product tags that do not suit `recipient` (妈妈 -> 男款); none for nobody named."""
+        return tuple(self.recipient_excludes.get(recipient or "", ()))
+
     def device_line(self, title: str, categories: Iterable[str]) -> str | None:
         """The longest model line of one of `categories` named in `title` ('适用小米14' ->
         '小米 14'; '小米 14 Ultra 8GB' -> '小米 14 Ultra')."""

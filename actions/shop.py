@@ -249,10 +249,10 @@ def ranked_for_request(
     if line is None and not color:
         return list(recs)
     products = repo.get_products(session, [r.item_id for r in recs])
+    titles = {pid: fold(p.title) for pid, p in products.items()}
 
     def title(rec: Any) -> str:
-        product = products.get(rec.item_id)
-        return fold(product.title) if product is not None else ""
+        return titles.get(rec.item_id, "")
 
     out = list(recs)
     if color:
@@ -402,7 +402,7 @@ class ActionSearchProducts(ShopAction):
                 "shown": [i["id"] for i in previous],
             }
 
-            audience = runtime.lexicon.recipient_excludes.get(recipient or "", [])
+            audience = runtime.lexicon.unsuitable_tags(recipient)
 
             def recommend(leave_out: list[str]) -> Any:
                 return runtime.recommender.recommend(
@@ -591,12 +591,8 @@ class _ItemListAction(ItemAction):
 
         exclude = [i["id"] for i in shown(turn.tracker)] + self.unsuitable(turn)
         # Shopping for 爸爸: no 女士 socks with his shoes either.
-        audience = turn.runtime.lexicon.recipient_excludes.get(
-            turn.tracker.get_slot("recipient") or "", []
-        )
-        filters = Filters(
-            in_stock=True, exclude_items=frozenset(exclude), exclude_tags=tuple(audience)
-        )
+        audience = turn.runtime.lexicon.unsuitable_tags(turn.tracker.get_slot("recipient"))
+        filters = Filters(in_stock=True, exclude_items=frozenset(exclude), exclude_tags=audience)
         result = self.fetch(turn.runtime, turn.product.id, filters)
         intro = self.intro.format(title=turn.product.title)
         if result.relaxed:
@@ -648,6 +644,8 @@ class ActionBundle(_ItemListAction):
 
 
 ATTRIBUTE_NAMES = {"material": "材质", "color": "颜色", "size": "尺码"}
+# What 内存多大 / 容量多少 asks about.
+STORAGE_KEYS = ("storage", "config", "capacity", "volume")
 
 
 def attribute_answers(product: Product, mentions: Sequence[Mention]) -> list[str]:
@@ -703,8 +701,8 @@ def detail_text(product: Product, text: str, mentions: Sequence[Mention] = ()) -
         colors = spec_value(attrs.get("color"))
         parts.append(f"颜色有：{colors}" if colors else "颜色以详情页图片为准")
     if asks["storage"]:
-        named = [(n, v) for n, v in spec_pairs(attrs) if n in ("存储", "配置", "容量", "净含量")]
-        parts.extend(f"{name}：{value}" for name, value in named)
+        held = {k: v for k, v in attrs.items() if k in STORAGE_KEYS}
+        parts.extend(f"{name}：{value}" for name, value in spec_pairs(held))
     if not parts:
         specs = "，".join(f"{name}：{value}" for name, value in spec_pairs(attrs))
         parts = [f"{product.brand} · {product.category}", f"价格{price}", stock]
