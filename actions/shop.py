@@ -24,10 +24,12 @@ from actions.attributes import Mention, attribute_matcher
 from actions.lexicon import fold
 from actions.normalize import cn_to_number, parse_ordinal, parse_price
 from actions.runtime import Runtime, get_runtime
+from actions.service_answers import answer_lines, topics_in
 from actions.validation import previous_value
 from shopbot.db import repo
 from shopbot.db.engine import session_scope
 from shopbot.db.models import Offer, OfferGrant, Product, utcnow
+from shopbot.policies import store_policies
 from shopbot.specs import spec_value
 from shopbot.specs import specs as spec_pairs
 
@@ -738,8 +740,12 @@ class ActionProductDetail(ItemAction):
         click = repo.NewEvent(type="click", product_id=turn.product.id)
         record(turn.session, turn.shopper_id, turn.tracker, click)
         text = turn.tracker.latest_message.get("text") or ""
+        # 第二个保修多久 read as a detail question still gets the service answer for that item.
+        service = [t for t in topics_in(text, timing=False) if t != "order"]
         turn.dispatcher.utter_message(
-            text=detail_text(
+            text="\n".join(answer_lines(store_policies(), service, turn.product, text))
+            if service
+            else detail_text(
                 turn.product,
                 text,
                 attribute_matcher(turn.runtime.lexicon).find(text),

@@ -403,6 +403,17 @@ def cart_items(session: Session, shopper_id: str) -> list[CartItem]:
     return list(session.scalars(stmt).unique())
 
 
+def latest_order(session: Session, shopper_id: str) -> Order | None:
+    """The shopper's most recent order with its items, or None."""
+    stmt = (
+        select(Order)
+        .where(Order.shopper_id == shopper_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def place_order(
     session: Session,
     shopper_id: str,

@@ -30,6 +30,7 @@ from shopbot.db import repo
 from shopbot.db.engine import make_engine, make_session_factory
 from shopbot.db.models import Event, Offer, OfferGrant, Product, utcnow
 from shopbot.db.spool import EventSpool
+from shopbot.policies import service_badges, store_policies
 from shopbot.specs import specs
 from shopbot.web.images import product_svg
 from shopbot.web.marketing import Marketing, Presence, RasaPusher, Rules
@@ -169,6 +170,7 @@ class Store:
             out["specs"] = [
                 {"name": name, "value": value} for name, value in specs(p.attributes, " / ")
             ]
+            out["service"] = service_badges(store_policies(), p.category, float(p.price))
             out["tags"] = p.tags or []
             out["description"] = p.description
             now = utcnow()

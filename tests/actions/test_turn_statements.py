@@ -22,6 +22,7 @@ from actions.shop import (
     ActionSimilarItems,
     ActionViewCart,
 )
+from actions.store_policy import ActionStorePolicy
 from shopbot.db.engine import make_engine, make_session_factory
 from shopbot.db.models import Event
 from tests.actions.conftest import LEXICON, insert_catalog, make_tracker, payloads, slot_events
@@ -97,6 +98,9 @@ async def test_a_search_turn_stays_within_its_statement_budget(
         (ActionAddToCart(), "第二个加购", "add_to_cart", 7),  # measured 6 (was 8)
         (ActionViewCart(), "看看购物车", "view_cart", 2),  # measured 1 (was 2)
         (ActionOffers(), "有优惠吗", "ask_offers", 3),  # measured 2 (was 3)
+        (ActionStorePolicy(), "包邮吗", "ask_policy", 0),
+        (ActionStorePolicy(), "第二个保修多久", "ask_policy", 1),
+        (ActionStorePolicy(), "我的快递到哪了", "ask_policy", 3),  # order, its items, titles
     ],
 )
 async def test_item_turns_stay_within_their_statement_budgets(

@@ -48,7 +48,11 @@ def test_product_detail_shows_applicable_offer(storefront: Server) -> None:
     assert shoe["attributes"]["color"] == "蓝色"
     assert shoe["specs"] == [{"name": "颜色", "value": "蓝色"}]
     assert shoe["offers"] == ["跑鞋立减20元"]
-    assert api(storefront, "GET", "/api/products/phone-001").json()["offers"] == []
+    # The same terms the chat quotes (data/store/policies.yml).
+    assert shoe["service"] == ["包邮", "7天无理由退货", "正品保障"]
+    phone = api(storefront, "GET", "/api/products/phone-001").json()
+    assert phone["offers"] == []
+    assert "保修1年" in phone["service"]
     missing = api(storefront, "GET", "/api/products/nope-404")
     assert missing.status_code == 404 and "nope-404" in missing.json()["error"]
 

@@ -94,6 +94,8 @@ def test_widget_cards_cart_and_recommendations(
         page.evaluate("location.hash = '#/p/phone-002'")
         page.wait_for_selector("[data-testid=detail][data-product-id=phone-002]")
         assert page.inner_text("[data-testid=detail] .attrs") == "颜色：银色"
+        service = page.inner_text("[data-testid=detail-service]")
+        assert service.startswith("服务：包邮 · 7天无理由退货 · 保修1年"), service
         screenshot(page, "storefront-chat")
 
         page.click("[data-testid=detail-add]")

@@ -110,6 +110,7 @@ async function renderProduct(productId) {
       el('p', { class: 'brand', text: `${p.brand} · ${p.category}` }),
       el('p', { class: 'price' }, el('b', { text: yuan(p.price) }), listPrice > Number(p.price) ? el('s', { text: yuan(listPrice) }) : null),
       p.offers?.length ? el('p', { class: 'offer', text: `优惠：${p.offers.join('；')}` }) : null,
+      p.service?.length ? el('p', { class: 'service', 'data-testid': 'detail-service', text: `服务：${p.service.join(' · ')}` }) : null,
       el('ul', { class: 'attrs' }, attrs),
       p.description ? el('p', { class: 'desc', text: p.description }) : null,
       el('p', { class: 'stock', text: p.stock > 0 ? `有货（${p.stock}）` : '暂时缺货' }),
