@@ -333,7 +333,6 @@ DETAIL_TEMPLATES = [
     "介绍一下{ord}",
     "{ord}详情",
     "{ord}原价多少",
-    "{ord}发什么快递",
     "{ord}质量好吗",
 ]
 CART_TEMPLATES = [
