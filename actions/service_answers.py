@@ -97,15 +97,10 @@ def _join(names: Sequence[str]) -> str:
 
 def shipping_text(p: StorePolicies, product: Product | None, text: str = "") -> str:
     s = p.shipping
-    regions = "、".join(s.remote_regions[:3])
-    answer = (
-        f"满{replies.yuan(s.free_over)}包邮，不满收{replies.yuan(s.fee)}运费；"
-        f"{regions}等偏远地区加收{replies.yuan(s.remote_fee)}。"
-    )
+    remote = f"{'、'.join(s.remote_regions[:3])}等偏远地区加收{replies.yuan(s.remote_fee)}。"
     if product is None:
-        return answer
+        return f"满{replies.yuan(s.free_over)}包邮，不满收{replies.yuan(s.fee)}运费；" + remote
     price = float(product.price)
-    remote = f"{regions}等偏远地区加收{replies.yuan(s.remote_fee)}。"
     if price >= s.free_over:
         return f"「{product.title}」{replies.yuan(price)}，单买就包邮～" + remote
     gap = math.ceil((s.free_over - price) * 100) / 100
