@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from actions import replies
-from shopbot.db.models import Order, Product
+from shopbot.db.models import Order, Product, utcnow
 from shopbot.policies import StorePolicies, warranty_period
 
 # Order matters: a message that asks about its own order ("我的快递到哪了") is about that order,
@@ -57,7 +57,6 @@ TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
 # the warranty, 退款多久到账 about the refund).
 TIMING = re.compile(r"(?:几|多少)天|多久|多长时间|什么时候|啥时候|哪天|明天能|几号")
 ORDER_STATUS = {
-    "paid": "已付款，等待发货",
     "shipped": "已发货，正在路上",
     "delivered": "已签收",
     "cancelled": "已取消",
@@ -232,7 +231,9 @@ def overview_text(p: StorePolicies) -> str:
     )
 
 
-def order_text(p: StorePolicies, order: Order | None, titles: dict[str, str]) -> str:
+def order_text(
+    p: StorePolicies, order: Order | None, titles: dict[str, str], now: datetime | None = None
+) -> str:
     if order is None:
         return "还没查到你的订单哦～下单后可以问我「我的订单到哪了」。"
     named = [titles[i.product_id] for i in order.items if i.product_id in titles]
@@ -240,16 +241,23 @@ def order_text(p: StorePolicies, order: Order | None, titles: dict[str, str]) ->
     what = f"「{named[0]}」" if named else "商品"
     if count > 1:
         what += f"等{count}件"
-    status = ORDER_STATUS.get(order.status, order.status)
-    # Stored in UTC; the shopper remembers the day in China time.
+    # Stored in UTC; the shopper remembers days and hours in China time.
     day = order.created_at + STORE_UTC_OFFSET
-    text = (
-        f"你最近的订单（{day.month}月{day.day}日下单，{what}，"
-        f"实付{replies.yuan(float(order.total))}）{status}。"
+    text = f"你最近的订单（{day.month}月{day.day}日下单，{what}，实付{replies.yuan(float(order.total))}）"
+    if order.status != "paid":
+        status = ORDER_STATUS.get(order.status, order.status)
+        return text + f"{status}，物流进度在「我的订单」里能看到～"
+    deadline = order.created_at + timedelta(hours=p.delivery.dispatch_hours)
+    if (now or utcnow()) <= deadline:
+        by = deadline + STORE_UTC_OFFSET
+        return (
+            text
+            + f"已付款，最晚{by.month}月{by.day}日{by.hour}点前发出，发出后「我的订单」里能看到物流～"
+        )
+    return (
+        text + f"已付款但还没发出，超过了{p.delivery.dispatch_hours}小时发货的承诺，抱歉！"
+        "说「转人工」马上帮你催～"
     )
-    if order.status == "paid":
-        text += f"我们会在付款后{p.delivery.dispatch_hours}小时内发货，"
-    return text + "物流进度在「我的订单」里能看到，着急的话说「转人工」帮你催～"
 
 
 def answer_lines(

@@ -119,8 +119,20 @@ async def test_my_order_reports_the_latest_order(shop: Runtime) -> None:
         repo.place_order(session, "shopper-1", [("c1", 1), ("s2", 1)], channel="rest")
         session.commit()
     said, _, _ = await ask("我的快递到哪了")
-    assert "你最近的订单" in said and "等2件" in said and "已付款" in said
-    assert "48小时内发货" in said
+    assert (
+        "你最近的订单" in said and "等2件" in said and "已付款，最晚" in said and "点前发出" in said
+    )
+
+
+def test_a_paid_order_past_the_dispatch_promise_is_apologised_for() -> None:
+    order = Order(id="o1", shopper_id="x", total=199, status="paid")
+    order.created_at = datetime(2026, 12, 1, 2, 0)  # 10:00 on the 1st in Beijing
+    order.items = [OrderItem(product_id="c1", quantity=1, unit_price=199)]
+    policies = load_policies()
+    on_time = order_text(policies, order, {}, now=datetime(2026, 12, 2, 2, 0))
+    assert on_time.endswith("已付款，最晚12月3日10点前发出，发出后「我的订单」里能看到物流～")
+    late = order_text(policies, order, {}, now=datetime(2026, 12, 4, 2, 0))
+    assert "已付款但还没发出，超过了48小时发货的承诺" in late and "转人工" in late
 
 
 def test_an_order_placed_late_at_night_china_time_shows_the_china_date() -> None:
@@ -129,7 +141,6 @@ def test_an_order_placed_late_at_night_china_time_shows_the_china_date() -> None
     order.items = [OrderItem(product_id="c1", quantity=1, unit_price=199)]
     said = order_text(load_policies(), order, {"c1": "膳魔师 保温杯 500ml"})
     assert said.startswith("你最近的订单（12月4日下单，「膳魔师 保温杯 500ml」，实付¥199）已发货")
-    assert "48小时内发货" not in said
 
 
 async def test_my_order_without_orders_says_so(shop: Runtime) -> None:
