@@ -7,6 +7,7 @@ instead of reaching a shopper as a wrong promise.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -217,10 +218,15 @@ def load_policies(path: Path = POLICIES_PATH) -> StorePolicies:
     return parse_policies(raw, path.name)
 
 
+def policies_path() -> Path:
+    """SHOPBOT_POLICIES names the operator's own terms file; the demo store's by default."""
+    return Path(os.environ.get("SHOPBOT_POLICIES") or POLICIES_PATH)
+
+
 @lru_cache(maxsize=1)
 def store_policies() -> StorePolicies:
     """The store's terms, read once per process."""
-    return load_policies()
+    return load_policies(policies_path())
 
 
 def warranty_period(months: int) -> str:

@@ -40,3 +40,23 @@ def test_run_prepare_imports_resolve() -> None:
     from bot.training import train_rasa  # noqa: F401
     from recommender.training import latest_artifacts, train_from_database  # noqa: F401
     from shopbot.demo.seed import seed_demo  # noqa: F401
+
+
+def test_run_refuses_to_start_with_broken_store_terms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from shopbot.commands.run import check_store_policies
+    from shopbot.errors import CommandError
+    from shopbot.policies import POLICIES_PATH
+
+    terms = yaml.safe_load(POLICIES_PATH.read_text(encoding="utf-8"))
+    terms["returns"]["no_reason_days"] = "七天"
+    path = tmp_path / "policies.yml"
+    path.write_text(yaml.safe_dump(terms, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("SHOPBOT_POLICIES", str(path))
+    with pytest.raises(CommandError, match="policies.yml.returns.no_reason_days: expected a whole"):
+        check_store_policies()
+    monkeypatch.delenv("SHOPBOT_POLICIES")
+    check_store_policies()  # the shipped terms are fine

@@ -41,6 +41,7 @@ def prepare(*, seed: bool = True) -> dict:
     load_dotenv(env_path)
     if created:
         print(f"created {env_path} with fresh secrets")
+    check_store_policies()
     settings, engine, factory = open_database()
     with factory() as session:
         empty = session.scalar(select(func.count()).select_from(Product)) == 0
@@ -61,6 +62,16 @@ def prepare(*, seed: bool = True) -> dict:
     model = train_rasa()
     engine.dispose()
     return {"settings": settings, "model": model}
+
+
+def check_store_policies() -> None:
+    """Refuse to start with terms the assistant would quote wrongly (a typo in policies.yml)."""
+    from shopbot.policies import PolicyError, load_policies, policies_path
+
+    try:
+        load_policies(policies_path())
+    except PolicyError as exc:
+        raise CommandError(f"store terms: {exc}") from exc
 
 
 def prepare_scaled() -> None:
