@@ -169,40 +169,35 @@ def warranty_text(p: StorePolicies, product: Product | None, text: str = "") -> 
 def invoice_text(p: StorePolicies, product: Product | None, text: str = "") -> str:
     i = p.invoice
     return (
-        f"可以开{_join(list(i.kinds))}，下单时填好抬头和税号就行，"
+        f"可以开{_join(i.kinds)}，下单时填好抬头和税号就行，"
         f"收货后{i.issue_days}个工作日发到你的邮箱。"
     )
 
 
 def payment_text(p: StorePolicies, product: Product | None, text: str = "") -> str:
     plans = p.payment.installments
-    periods = "/".join(map(str, plans.periods))
-    answer = (
-        f"支持{_join(list(p.payment.methods))}；满{replies.yuan(plans.min_total)}可分{periods}期"
-    )
-    if plans.interest_free_periods:
-        answer += f"，其中{'、'.join(map(str, plans.interest_free_periods))}期免息"
-    answer += "。"
+    methods = _join(p.payment.methods)
+    free = "、".join(map(str, plans.interest_free_periods))
     declined = "货到付款" in text and not p.payment.cash_on_delivery
     if product is None:
+        periods = "/".join(map(str, plans.periods))
+        answer = f"支持{methods}；满{replies.yuan(plans.min_total)}可分{periods}期"
+        answer += f"，其中{free}期免息。" if free else "。"
         return ("暂不支持货到付款哦，" if declined else "") + answer
     price = float(product.price)
-    methods = f"付款支持{_join(list(p.payment.methods))}" + (
-        "，暂不支持货到付款。" if declined else "。"
-    )
+    pay = f"付款支持{methods}" + ("，暂不支持货到付款。" if declined else "。")
     if price < plans.min_total:
         return (
             f"「{product.title}」{replies.yuan(price)}，不到{replies.yuan(plans.min_total)}的"
-            f"分期门槛；" + methods
+            f"分期门槛；" + pay
         )
     longest = max(plans.periods)
     each = replies.yuan(math.ceil(price / longest))
-    free = "、".join(map(str, plans.interest_free_periods))
     return (
         f"「{product.title}」可以分期：{longest}期每期约{each}"
         + (f"，{free}期免息" if free else "")
         + "；"
-        + methods
+        + pay
     )
 
 

@@ -1,8 +1,8 @@
 """The store's service terms (shipping, delivery, returns, warranty, invoices, payment).
 
 They live in `data/store/policies.yml` so that an operator edits terms, not code. Loading checks
-every field and names the one that is wrong, so a typo stops the action server at start-up
-instead of reaching a shopper as a wrong promise.
+every field and names the one that is wrong, and `make run` loads them before starting anything,
+so a typo stops the start instead of reaching a shopper as a wrong promise.
 """
 
 from __future__ import annotations
