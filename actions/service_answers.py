@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from actions import replies
@@ -17,7 +17,8 @@ from shopbot.db.models import Order, Product, utcnow
 from shopbot.policies import StorePolicies, warranty_period
 
 # Order matters: a message that asks about its own order ("我的快递到哪了") is about that order,
-# not about delivery times in general, so `order` is tested first and masks `delivery`.
+# not about delivery times in general, so `order` is tested first and masks `delivery` (as
+# `address` does: 改送货地址).
 TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "order",
@@ -26,6 +27,13 @@ TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|(?:我买的|我下的|刚买的)(?:东西|货)"
             r"|(?:订单|快递|包裹|物流).{0,4}(?:到哪|在哪|进度|状态|信息|怎么查|查)"
             r"|查.{0,3}(?:订单|快递|物流)|单号|催.{0,3}(?:发货|单|快递)|还没(?:发货|到|收到)"
+        ),
+    ),
+    (
+        "address",
+        re.compile(
+            r"(?:改|修改|更改|填错|写错|填反|换个|换一下).{0,4}(?:地址|收件人|收货人)"
+            r"|(?:地址|收件人|收货人).{0,4}(?:改|错|换)"
         ),
     ),
     ("shipping", re.compile(r"(?i)包邮|运费|邮费|免邮|邮资|baoyou")),
@@ -56,12 +64,6 @@ TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
 # How long / when: about delivery only when the message names no other topic (保修多久 is about
 # the warranty, 退款多久到账 about the refund).
 TIMING = re.compile(r"(?:几|多少)天|多久|多长时间|什么时候|啥时候|哪天|明天能|几号")
-ORDER_STATUS = {
-    "shipped": "已发货，正在路上",
-    "delivered": "已签收",
-    "cancelled": "已取消",
-    "refunded": "已退款",
-}
 OVERVIEW_BUTTONS = [
     {"title": "包邮吗", "payload": "包邮吗"},
     {"title": "几天能到", "payload": "几天能到"},
@@ -71,6 +73,7 @@ OVERVIEW_BUTTONS = [
 MAX_TOPICS = 3
 STORE_UTC_OFFSET = timedelta(hours=8)
 _RETURN_POSTAGE = re.compile(r"运费|邮费|寄回")
+_NOT_ARRIVED = re.compile(r"还没(?:到|收到)|没收到|收不到|没送到|丢了|找不到")
 
 
 def topics_in(text: str, *, timing: bool = True) -> list[str]:
@@ -80,7 +83,8 @@ def topics_in(text: str, *, timing: bool = True) -> list[str]:
     already knows the message is about something else (a product detail) turns that off."""
     text = text or ""
     found = [name for name, pattern in TOPICS if pattern.search(text)]
-    if "order" in found and "delivery" in found:
+    if ("order" in found or "address" in found) and "delivery" in found:
+        # 改送货地址 asks about the address, not about delivery times.
         found.remove("delivery")
     if "returns" in found and "shipping" in found and not re.search(r"包邮|免邮", text):
         # 退货运费谁出 asks who pays for the return, which the returns answer says.
@@ -201,6 +205,10 @@ def payment_text(p: StorePolicies, product: Product | None, text: str = "") -> s
     )
 
 
+def address_text(p: StorePolicies, product: Product | None, text: str = "") -> str:
+    return p.delivery.address_change + "～"
+
+
 def authenticity_text(p: StorePolicies, product: Product | None, text: str = "") -> str:
     if product is not None:
         return f"「{product.title}」是{product.brand}{p.authenticity}，放心买～"
@@ -215,6 +223,7 @@ ANSWERS: dict[str, Callable[[StorePolicies, Product | None, str], str]] = {
     "invoice": invoice_text,
     "payment": payment_text,
     "authenticity": authenticity_text,
+    "address": address_text,
 }
 
 
@@ -227,32 +236,64 @@ def overview_text(p: StorePolicies) -> str:
 
 
 def order_text(
-    p: StorePolicies, order: Order | None, titles: dict[str, str], now: datetime | None = None
+    p: StorePolicies,
+    order: Order | None,
+    products: Mapping[str, Product],
+    now: datetime | None = None,
+    text: str = "",
 ) -> str:
+    """Where the shopper's order stands; `products` holds its items (a deleted one is unnamed)."""
     if order is None:
         return "还没查到你的订单哦～下单后可以问我「我的订单到哪了」。"
-    named = [titles[i.product_id] for i in order.items if i.product_id in titles]
+    named = [products[i.product_id].title for i in order.items if i.product_id in products]
     count = sum(i.quantity for i in order.items)
     what = f"「{named[0]}」" if named else "商品"
     if count > 1:
         what += f"等{count}件"
     # Stored in UTC; the shopper remembers days and hours in China time.
     day = order.created_at + STORE_UTC_OFFSET
-    text = f"你最近的订单（{day.month}月{day.day}日下单，{what}，实付{replies.yuan(float(order.total))}）"
+    summary = f"你最近的订单（{day.month}月{day.day}日下单，{what}，实付{replies.yuan(float(order.total))}）"
     if order.status != "paid":
-        status = ORDER_STATUS.get(order.status, order.status)
-        return text + f"{status}，物流进度在「我的订单」里能看到～"
+        categories = {
+            products[i.product_id].category for i in order.items if i.product_id in products
+        }
+        return summary + _settled_text(p, order.status, categories, bool(_NOT_ARRIVED.search(text)))
     deadline = order.created_at + timedelta(hours=p.delivery.dispatch_hours)
     if (now or utcnow()) <= deadline:
         by = deadline + STORE_UTC_OFFSET
         return (
-            text
+            summary
             + f"已付款，最晚{by.month}月{by.day}日{by.hour}点前发出，发出后「我的订单」里能看到物流～"
         )
     return (
-        text + f"已付款但还没发出，超过了{p.delivery.dispatch_hours}小时发货的承诺，抱歉！"
+        summary + f"已付款但还没发出，超过了{p.delivery.dispatch_hours}小时发货的承诺，抱歉！"
         "说「转人工」马上帮你催～"
     )
+
+
+def _settled_text(p: StorePolicies, status: str, categories: set[str], missing: bool) -> str:
+    """What an order past payment means for the shopper, and what they can do next."""
+    if status == "delivered" and missing:
+        return (
+            "显示已签收，但你还没收到？可能放在快递柜或代收点了，看看取件短信；"
+            "还是找不到的话说「转人工」，马上帮你联系快递～"
+        )
+    if status == "shipped":
+        return f"已发货，正在路上，一般{p.delivery.days}天送到，物流进度在「我的订单」里能看到～"
+    if status == "delivered":
+        if categories & set(p.returns.no_reason_excluded):
+            # Food or cosmetics opened cannot go back without a reason: promise nothing general.
+            return "已签收～用得还满意吗？有问题随时问我「怎么退货」～"
+        return (
+            f"已签收～用得还满意吗？不合适的话收货{p.returns.no_reason_days}天内可以无理由退货，"
+            "问我「怎么退货」就行～"
+        )
+    if status == "refunded":
+        return f"已退款，钱会在{p.returns.refund_days}个工作日内原路退回～"
+    if status == "cancelled":
+        return "已取消，没有扣款；还想要的话可以重新下单～"
+    # A status the store's order system added later: say it as it is rather than guess.
+    return f"状态是「{status}」，详情在「我的订单」里能看到～"
 
 
 def answer_lines(

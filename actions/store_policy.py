@@ -62,8 +62,9 @@ class ActionStorePolicy(ShopAction):
             if "order" in topics:
                 order = repo.latest_order(session, shopper_of(session, tracker))
                 ids = [i.product_id for i in order.items] if order else []
-                titles = {k: v.title for k, v in repo.get_products(session, ids).items()}
-                lines.insert(0, order_text(policies, order, titles))
+                lines.insert(
+                    0, order_text(policies, order, repo.get_products(session, ids), text=text)
+                )
         message: dict[str, Any] = {"text": "\n".join(lines)}
         if product is None:
             dispatcher.utter_message(**message)

@@ -41,6 +41,7 @@ class Delivery:
     carriers: tuple[str, ...]
     days: str
     remote_days: str
+    address_change: str
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def parse_policies(raw: Any, source: str = "policies.yml") -> StorePolicies:
             carriers=deliver.texts("carriers"),
             days=deliver.text("days"),
             remote_days=deliver.text("remote_days"),
+            address_change=deliver.text("address_change"),
         ),
         returns=Returns(
             no_reason_days=returns.count("no_reason_days"),

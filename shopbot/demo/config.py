@@ -34,6 +34,7 @@ class SimulationConfig:
     repurchase: dict[str, float]
     novelty: dict[str, float]
     carts: int
+    fulfilment: dict[str, float]
     channels: dict[str, float]
     demographics: dict[str, Any]
     audience: dict[str, dict[str, float]]

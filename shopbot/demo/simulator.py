@@ -128,6 +128,15 @@ def _dt(seconds: float) -> datetime:
     return datetime(1970, 1, 1) + timedelta(seconds=round(seconds))
 
 
+def order_status(age_seconds: float, fulfilment: dict[str, float], roll: float) -> str:
+    """Where an order placed `age_seconds` before the history's end stands at that end."""
+    if age_seconds < fulfilment["ship_hours"] * 3600:
+        return "paid"
+    if age_seconds < fulfilment["ship_hours"] * 3600 + fulfilment["deliver_days"] * 86400:
+        return "shipped"
+    return "refunded" if roll < fulfilment["refunded"] else "delivered"
+
+
 def _choice(rng: random.Random, weights: dict[str, float]) -> str:
     """A key drawn in proportion to its weight (one uniform draw, so streams stay aligned)."""
     total = sum(weights.values())
@@ -535,6 +544,8 @@ def simulate(
     ]
 
     raw_orders.sort(key=lambda o: (o[0], o[1]))
+    # Its own stream, so that the fulfilment parameters change no shopper's behaviour.
+    fate = random.Random(f"{seed}:fulfilment")
     orders: list[dict[str, Any]] = []
     order_items: list[dict[str, Any]] = []
     for i, (t, shopper, channel, items) in enumerate(raw_orders, start=1):
@@ -551,7 +562,7 @@ def simulate(
                 "shopper_id": shopper,
                 "total": round(gross - discount, 2),
                 "discount": discount,
-                "status": "paid",
+                "status": order_status(world.end - t, config.fulfilment, fate.random()),
                 "channel": channel,
                 "created_at": _dt(t),
             }

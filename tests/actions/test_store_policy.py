@@ -13,7 +13,7 @@ from actions.service_answers import order_text, topics_in
 from actions.shop import ActionProductDetail
 from actions.store_policy import ActionStorePolicy
 from shopbot.db import repo
-from shopbot.db.models import Order, OrderItem
+from shopbot.db.models import Order, OrderItem, Product
 from shopbot.policies import load_policies
 from tests.actions.conftest import add_products, make_tracker, slot_events, texts
 
@@ -48,6 +48,12 @@ async def ask(text: str, slots: dict[str, Any] | None = None, **kw: Any):
         ("包邮吗，几天能到", ["shipping", "delivery"]),
         ("取消授权，删除我的数据", []),
         ("怎么申请售后", []),
+        ("怎么修改收货地址", ["address"]),
+        ("地址填错了能改吗", ["address"]),
+        ("改一下送货地址", ["address"]),  # not a delivery-time question
+        ("我的订单地址写错了", ["order", "address"]),
+        ("换货地址是哪", ["returns"]),  # where to send an exchange, not a new address
+        ("退货地址是哪", ["returns"]),
     ],
 )
 def test_topics_of_service_questions(text: str, topics: list[str]) -> None:
@@ -135,12 +141,58 @@ def test_a_paid_order_past_the_dispatch_promise_is_apologised_for() -> None:
     assert "已付款但还没发出，超过了48小时发货的承诺" in late and "转人工" in late
 
 
-def test_an_order_placed_late_at_night_china_time_shows_the_china_date() -> None:
-    order = Order(id="o1", shopper_id="x", total=199, status="shipped")
+CUP = Product(id="c1", title="膳魔师 保温杯 500ml", category="保温杯", brand="膳魔师", price=199)
+SNACK = Product(id="f1", title="三只松鼠 每日坚果", category="零食", brand="三只松鼠", price=89)
+
+
+def _order(status: str, *products: Product) -> Order:
+    order = Order(id="o1", shopper_id="x", total=sum(p.price for p in products), status=status)
     order.created_at = datetime(2026, 12, 3, 17, 30)  # UTC: 01:30 on the 4th in Beijing
-    order.items = [OrderItem(product_id="c1", quantity=1, unit_price=199)]
-    said = order_text(load_policies(), order, {"c1": "膳魔师 保温杯 500ml"})
+    order.items = [OrderItem(product_id=p.id, quantity=1, unit_price=p.price) for p in products]
+    return order
+
+
+def test_an_order_placed_late_at_night_china_time_shows_the_china_date() -> None:
+    said = order_text(load_policies(), _order("shipped", CUP), {"c1": CUP})
     assert said.startswith("你最近的订单（12月4日下单，「膳魔师 保温杯 500ml」，实付¥199）已发货")
+
+
+@pytest.mark.parametrize(
+    ("status", "products", "expected"),
+    [
+        ("shipped", [CUP], "已发货，正在路上，一般2-4天送到"),
+        ("delivered", [CUP], "已签收～用得还满意吗？不合适的话收货7天内可以无理由退货"),
+        # Opened food cannot go back without a reason: no general promise for it.
+        ("delivered", [CUP, SNACK], "已签收～用得还满意吗？有问题随时问我「怎么退货」～"),
+        ("refunded", [CUP], "已退款，钱会在1-3个工作日内原路退回～"),
+        ("cancelled", [CUP], "已取消，没有扣款"),
+        ("on_hold", [CUP], "状态是「on_hold」"),
+    ],
+)
+def test_an_order_past_payment_says_what_it_means_for_the_shopper(
+    status: str, products: list[Product], expected: str
+) -> None:
+    order = _order(status, *products)
+    said = order_text(load_policies(), order, {p.id: p for p in products})
+    assert expected in said
+    assert "已付款" not in said and "抱歉" not in said
+
+
+def test_a_delivered_order_the_shopper_has_not_received_gets_help_not_a_survey() -> None:
+    said = order_text(load_policies(), _order("delivered", CUP), {"c1": CUP}, text="快递还没收到")
+    assert "显示已签收，但你还没收到" in said and "转人工" in said
+    assert "满意" not in said
+
+
+async def test_an_address_change_is_explained_with_the_order_it_is_for(shop: Runtime) -> None:
+    with shop.session_factory() as session:
+        repo.place_order(session, "shopper-1", [("c1", 1)], channel="rest")
+        session.commit()
+    said, _, _ = await ask("我的订单地址填错了，能改吗")
+    order, address = said.split("\n")
+    assert order.startswith("你最近的订单") and "已付款，最晚" in order
+    assert address.startswith("还没发货的订单，在「我的订单」里点「修改地址」就能改")
+    assert "转人工" in address
 
 
 async def test_my_order_without_orders_says_so(shop: Runtime) -> None:

@@ -86,6 +86,28 @@ def test_orders_match_purchase_events(small_sim: Simulation) -> None:
         assert order["discount"] == (40 if gross >= 300 else 0)
 
 
+def test_orders_stand_where_their_age_puts_them(full_sim: Simulation) -> None:
+    # 我的快递到哪了 on the demo store: the last day's orders wait for dispatch, the last days'
+    # are on the way, older ones arrived (a few came back), so the answer is not always an apology.
+    fulfilment = full_sim.config.fulfilment
+    end = full_sim.config.end
+    shipped_after = timedelta(hours=fulfilment["ship_hours"])
+    delivered_after = shipped_after + timedelta(days=fulfilment["deliver_days"])
+    status = Counter()
+    for order in full_sim.orders:
+        age = end - order["created_at"]
+        if age < shipped_after:
+            assert order["status"] == "paid", order
+        elif age < delivered_after:
+            assert order["status"] == "shipped", order
+        else:
+            assert order["status"] in {"delivered", "refunded"}, order
+        status[order["status"]] += 1
+    assert status["paid"] > 0 and status["shipped"] > status["paid"]
+    settled = status["delivered"] + status["refunded"]
+    assert 0.01 < status["refunded"] / settled < 0.04
+
+
 def test_consent_controls_stored_profile(full_sim: Simulation) -> None:
     shoppers = full_sim.shoppers
     consenting = [s for s in shoppers if s["consent"]]

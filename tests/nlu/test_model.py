@@ -100,6 +100,7 @@ def understand(agent: Any, text: str) -> tuple[str, dict[str, Any]]:
         ("能开发票吗", "ask_policy", {}),
         ("我的快递到哪了", "ask_policy", {}),
         ("是正品吗", "ask_policy", {}),
+        ("收货地址填错了怎么改", "ask_policy", {}),
         ("为啥推荐这个", "ask_why", {}),
         ("转人工", "human_handoff", {}),
         ("删除我的数据", "forget_me", {}),
