@@ -804,6 +804,7 @@ class ActionAddToCart(ItemAction):
             text=f"已加入购物车🛒 {turn.product.title} ×{quantity}\n"
             f"购物车共{count}件，合计{replies.yuan(total)}",
             buttons=[
+                {"title": "去结算", "payload": "/checkout"},
                 {"title": "看购物车", "payload": "/view_cart"},
                 {"title": "有优惠吗", "payload": "/ask_offers"},
                 {"title": "搭配推荐", "payload": "/ask_bundle"},
@@ -826,7 +827,10 @@ class ActionViewCart(ShopAction):
             return []
         dispatcher.utter_message(
             text=f"购物车里有{count}件：\n{lines}\n合计{replies.yuan(total)}",
-            buttons=[{"title": "有优惠吗", "payload": "/ask_offers"}],
+            buttons=[
+                {"title": "去结算", "payload": "/checkout"},
+                {"title": "有优惠吗", "payload": "/ask_offers"},
+            ],
         )
         return []
 

@@ -399,7 +399,11 @@ def cart_remove(
 
 
 def cart_items(session: Session, shopper_id: str) -> list[CartItem]:
-    stmt = select(CartItem).where(CartItem.shopper_id == shopper_id).order_by(CartItem.added_at)
+    stmt = (
+        select(CartItem)
+        .where(CartItem.shopper_id == shopper_id)
+        .order_by(CartItem.added_at, CartItem.product_id)
+    )
     return list(session.scalars(stmt).unique())
 
 
@@ -470,6 +474,21 @@ def _redeem_grants(
     session: Session, shopper_id: str, order_id: str, products: Iterable[Product], total: float
 ) -> float:
     """Apply the best open grant that fits this order; returns the discount in yuan."""
+    best = best_grant(session, shopper_id, products, total)
+    if best is None:
+        return 0.0
+    value, grant, _ = best
+    grant.redeemed_at = utcnow()
+    grant.order_id = order_id
+    return value
+
+
+def best_grant(
+    session: Session, shopper_id: str, products: Iterable[Product], total: float
+) -> tuple[float, OfferGrant, Offer] | None:
+    """The shopper's open grant worth most on these products, with its discount in yuan.
+
+    What checkout will redeem; the chat quotes it before the shopper confirms."""
     now = utcnow()
     rows = session.execute(
         select(OfferGrant, Offer)
@@ -483,19 +502,17 @@ def _redeem_grants(
         )
     ).all()
     products = list(products)
-    best: tuple[float, OfferGrant] | None = None
+    best: tuple[float, OfferGrant, Offer] | None = None
     for grant, offer in rows:
         base = sum(float(p.price) for p in products if offer_applies(offer, p))
         if base <= 0 or base < float(offer.threshold or 0):
             continue
         value = offer_discount(offer, base)
         if best is None or value > best[0]:
-            best = (value, grant)
+            best = (value, grant, offer)
     if best is None:
-        return 0.0
-    best[1].redeemed_at = now
-    best[1].order_id = order_id
-    return round(min(best[0], total), 2)
+        return None
+    return round(min(best[0], total), 2), best[1], best[2]
 
 
 def offer_applies(offer: Offer, product: Product) -> bool:

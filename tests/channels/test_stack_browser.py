@@ -19,7 +19,7 @@ from sqlalchemy import select
 from shopbot import services
 from shopbot.config import PROJECT_ROOT
 from shopbot.db.engine import make_engine, make_session_factory
-from shopbot.db.models import OfferGrant
+from shopbot.db.models import OfferGrant, Order
 from tests.channels import catalogue
 from tests.channels.browser import browser_page, screenshot
 from tests.channels.conftest import (
@@ -134,17 +134,20 @@ def test_rest_webhook_answers_with_product_payload(stack: Stack) -> None:
     assert unauth.status_code == 401
 
 
+def open_chat_and_search(page, stack: Stack) -> None:
+    page.goto(stack.shop.url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("[data-testid=recs] [data-testid=tile]")
+    page.click("[data-testid=chat-open]")
+    page.wait_for_selector("[data-testid=chat-status]:has-text('在线')")
+    page.fill("[data-testid=chat-input]", BUDGET_QUESTION)
+    page.click("[data-testid=chat-send]")
+    page.wait_for_selector("[data-testid=msg-products] [data-testid=chat-card]", timeout=60000)
+
+
 def test_shopping_in_the_browser(stack: Stack, tmp_path: Path) -> None:
     with browser_page(tmp_path / "profile") as page:
-        page.goto(stack.shop.url + "/")
-        page.wait_for_selector("body[data-ready=true]")
-        page.wait_for_selector("[data-testid=recs] [data-testid=tile]")
-        page.click("[data-testid=chat-open]")
-        page.wait_for_selector("[data-testid=chat-status]:has-text('在线')")
-
-        page.fill("[data-testid=chat-input]", BUDGET_QUESTION)
-        page.click("[data-testid=chat-send]")
-        page.wait_for_selector("[data-testid=msg-products] [data-testid=chat-card]", timeout=60000)
+        open_chat_and_search(page, stack)
         prices = card_prices(page)
         assert prices and all(p <= 500 for p in prices), prices
         ids = page.eval_on_selector_all(
@@ -171,6 +174,43 @@ def test_shopping_in_the_browser(stack: Stack, tmp_path: Path) -> None:
         assert after != before
         screenshot(page, "storefront-chat-rasa")
         assert page.errors == []
+
+
+def say_in_chat(page, text: str, expect: str) -> None:
+    page.fill("[data-testid=chat-input]", text)
+    page.click("[data-testid=chat-send]")
+    page.wait_for_selector(f"[data-testid=msg-bot]:has-text('{expect}')", timeout=60000)
+
+
+def test_cart_changes_and_checkout_in_the_chat(stack: Stack, tmp_path: Path) -> None:
+    with browser_page(tmp_path / "profile") as page:
+        open_chat_and_search(page, stack)
+        shopper = page.evaluate("localStorage.getItem('shopbot.shopper')")
+        cards = page.locator("[data-testid=chat-card]")
+        wanted = [cards.nth(n).get_attribute("data-product-id") for n in (0, 1)]
+        cards.nth(0).locator("[data-testid=card-add]").click()
+        page.wait_for_selector("[data-testid=cart-count]:has-text('1')")
+        cards.nth(1).locator("[data-testid=card-add]").click()
+        page.wait_for_selector("[data-testid=cart-count]:has-text('2')")
+
+        say_in_chat(page, "看看购物车", "购物车里有2件")
+        say_in_chat(page, "第二个不要了", "已从购物车删掉")
+        # The storefront's own cart follows what the chat did.
+        page.wait_for_selector("[data-testid=cart-count]:has-text('1')")
+
+        say_in_chat(page, "去结算", "确认下单吗？共1件")
+        screenshot(page, "chat-checkout")
+        page.locator(".quick-reply:has-text('确认下单')").last.click()
+        page.wait_for_selector("[data-testid=msg-bot]:has-text('下单成功')", timeout=60000)
+        page.wait_for_selector("[data-testid=cart-count]:has-text('0')")
+        assert page.errors == []
+
+    engine = make_engine(stack.db_url)
+    with make_session_factory(engine)() as s:
+        [order] = s.scalars(select(Order).where(Order.shopper_id == shopper)).all()
+        bought = [i.product_id for i in order.items]
+    engine.dispose()
+    assert bought == [wanted[0]]
 
 
 def test_proactive_offer_reaches_the_open_chat_and_is_redeemed(
