@@ -118,6 +118,18 @@ def lines_meant(tracker: Tracker, items: list[CartItem]) -> Removal:
     return Removal([], "which")
 
 
+def shown_rejected(tracker: Tracker, meant: Removal) -> str | None:
+    """The title of the shown product 第N个不要了 named when that product is not in the cart."""
+    if meant.problem not in ("empty", "not_in_cart"):
+        return None
+    position = parse_ordinal(tracker.latest_message.get("text"))
+    if position in (None, 0) or last_listing(tracker) in CART_LISTS:
+        return None
+    product_id = target_item(tracker)
+    titles = {i["id"]: i.get("title") for i in shown(tracker)}
+    return titles.get(product_id) if product_id else None
+
+
 def _named(tracker: Tracker, items: list[CartItem]) -> Removal | None:
     """耳机不要了 / 华为的删掉: the cart lines of that category or brand."""
     wanted = {
@@ -155,10 +167,19 @@ class ActionRemoveFromCart(ShopAction):
         with unit_of_work(runtime) as session:
             shopper_id = shopper_of(session, tracker)
             items = repo.cart_items(session, shopper_id)
+            meant = lines_meant(tracker, items) if items else Removal([], "empty")
+            rejected = shown_rejected(tracker, meant)
+            if rejected:
+                # 第一个不要了 about a result that is not in the cart: the shopper is turning
+                # the product down, not editing the cart.
+                dispatcher.utter_message(
+                    text=f"好的，「{rejected}」不考虑了～说「换一批」给你看别的。",
+                    buttons=[{"title": "换一批", "payload": "/refine_search"}],
+                )
+                return []
             if not items:
                 dispatcher.utter_message(text="购物车本来就是空的～想买点什么？")
                 return []
-            meant = lines_meant(tracker, items)
             if not meant.items:
                 lines, count, total = cart_summary(session, shopper_id)
                 head = {

@@ -48,7 +48,11 @@ BUNDLE_SIZE = 4
 # Refinements that state a new constraint: shown items that meet it stay eligible.
 KEEPS_SHOWN = ("budget", "stated")
 STATED_ENTITIES = ("color", "brand", "size")
-_QUANTITY = re.compile(r"(\d+|[一二两三四五六七八九十])\s*(?:件|个|双|台|份|只|部|条|盒|瓶)")
+# 两件 / 3个 / 十二瓶, but not the position in 第二个 (which asked for one of the second item).
+_QUANTITY = re.compile(
+    r"(?<![第\d一二两三四五六七八九十百])(\d+|[一二两三四五六七八九十百]+)\s*"
+    r"(?:件|个|双|台|份|只|部|条|盒|瓶)"
+)
 
 
 # --- shared plumbing -------------------------------------------------------------------------

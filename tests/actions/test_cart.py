@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rasa_sdk import Action
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cart import ActionCheckout, ActionPlaceOrder, ActionRemoveFromCart
 from actions.runtime import Runtime
+from actions.shop import ActionAddToCart, parse_quantity
 from shopbot.db import repo
 from shopbot.db.models import Event, OfferGrant, Order, Product
 from tests.actions.conftest import make_tracker, slot_events, texts
@@ -90,14 +92,42 @@ async def test_an_ordinal_after_search_results_means_that_shown_item(shop: Runti
     assert "膳魔师 保温杯 500ml" in said
 
 
-async def test_a_shown_item_that_is_not_in_the_cart_is_not_removed(shop: Runtime) -> None:
+async def test_a_shown_item_that_is_not_in_the_cart_is_turned_down(shop: Runtime) -> None:
+    # 第三个不要了 about a result: nothing else leaves the cart in its place.
     fill_cart(shop, ("s2", 1), ("c1", 1))
-    said, _, dispatcher = await say(
+    said, events, dispatcher = await say(
         ActionRemoveFromCart(),
-        "第三个删掉",
+        "第三个不要了",
         "remove_from_cart",
         slots={"shown_items": SHOWN},
         past_slot_events=after("action_search_products"),
+    )
+    assert cart(shop) == {"s2": 1, "c1": 1}
+    assert said == "好的，「华为 FreeBuds 5」不考虑了～说「换一批」给你看别的。"
+    assert dispatcher.messages[0]["buttons"] == [{"title": "换一批", "payload": "/refine_search"}]
+    assert events == []
+
+
+async def test_turning_down_a_result_with_an_empty_cart_is_not_about_the_cart(
+    shop: Runtime,
+) -> None:
+    said, _, _ = await say(
+        ActionRemoveFromCart(),
+        "第一个不要了",
+        "remove_from_cart",
+        slots={"shown_items": SHOWN},
+        past_slot_events=after("action_search_products"),
+    )
+    assert said.startswith("好的，「耐克 Revolution 跑鞋」不考虑了")
+
+
+async def test_a_button_for_an_item_not_in_the_cart_shows_the_cart(shop: Runtime) -> None:
+    fill_cart(shop, ("s2", 1), ("c1", 1))
+    said, _, dispatcher = await say(
+        ActionRemoveFromCart(),
+        '/remove_from_cart{"product_id": "e1"}',
+        "remove_from_cart",
+        entities=[{"entity": "product_id", "value": "e1"}],
     )
     assert cart(shop) == {"s2": 1, "c1": 1}
     assert said.startswith("它不在购物车里哦～购物车里现在是：")
@@ -283,3 +313,26 @@ async def test_ordering_with_nothing_anywhere_suggests_browsing(shop: Runtime) -
     said, _, dispatcher = await say(ActionCheckout(), "去结算", "checkout")
     assert said == "购物车还是空的～想买点什么？"
     assert titles(dispatcher) == ["随便逛逛"]
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity"),
+    [
+        ("第二个加入购物车", 1),  # a position, not a quantity
+        ("第2个加购", 1),
+        ("第十二个加车", 1),
+        ("最后一个加购", 1),
+        ("买两件第一个", 2),
+        ("第一个来3个", 3),
+        ("给我来十二瓶", 12),
+        ("加购", 1),
+        ("来1000件", 99),
+    ],
+)
+def test_quantities_are_read_but_positions_are_not(text: str, quantity: int) -> None:
+    assert parse_quantity(text) == quantity
+
+
+async def test_adding_the_second_item_adds_one_of_it(shop: Runtime) -> None:
+    await say(ActionAddToCart(), "第二个加入购物车", "add_to_cart", slots={"shown_items": SHOWN})
+    assert cart(shop) == {"c1": 1}
