@@ -92,8 +92,6 @@ def lines_meant(tracker: Tracker, items: list[CartItem]) -> Removal:
         if ent.get("entity") == "product_id" and ent.get("value"):
             found = by_id.get(str(ent["value"]))
             return Removal([found] if found else [], None if found else "not_in_cart")
-    if _EVERYTHING.search(text):
-        return Removal(list(items))
     position = parse_ordinal(text)
     if position not in (None, 0) and last_listing(tracker) in CART_LISTS:
         assert position is not None
@@ -101,9 +99,12 @@ def lines_meant(tracker: Tracker, items: list[CartItem]) -> Removal:
         if 0 <= index < len(items):
             return Removal([items[index]])
         return Removal([], "out_of_range")
+    # Before 清空/都不要: 耳机都不要了 means the headphones only.
     named = _named(tracker, items)
     if named is not None:
         return named
+    if _EVERYTHING.search(text):
+        return Removal(list(items))
     if position is not None:
         if position > len(shown(tracker)) > 0:
             return Removal([], "out_of_range")
@@ -158,6 +159,9 @@ def which_buttons(items: Sequence[CartItem]) -> list[dict[str, str]]:
 
 
 class ActionRemoveFromCart(ShopAction):
+    """第二个不要了 / 耳机不要了 / 加错了 / 清空购物车; 第N个不要了 about a result not in the cart
+    turns that result down."""
+
     def name(self) -> str:
         return "action_remove_from_cart"
 

@@ -158,6 +158,17 @@ async def test_a_named_category_removes_its_lines(shop: Runtime) -> None:
     assert said.startswith("已从购物车删掉2件商品。还剩1件")
 
 
+async def test_all_of_a_category_is_not_the_whole_cart(shop: Runtime) -> None:
+    fill_cart(shop, ("s2", 1), ("e2", 1), ("e1", 1))
+    await say(
+        ActionRemoveFromCart(),
+        "耳机都不要了",
+        "remove_from_cart",
+        entities=[{"entity": "category", "value": "耳机", "text": "耳机"}],
+    )
+    assert cart(shop) == {"s2": 1}
+
+
 async def test_a_bare_removal_takes_the_item_just_added(shop: Runtime) -> None:
     fill_cart(shop, ("s2", 1), ("c1", 1))
     said, _, _ = await say(
