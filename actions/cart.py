@@ -22,9 +22,11 @@ from actions import replies
 from actions.normalize import parse_ordinal
 from actions.runtime import Runtime
 from actions.shop import (
+    ITEM_REPLIES,
     ShopAction,
     cart_summary,
     channel_of,
+    last_listing,
     parse_quantity,
     shopper_of,
     shown,
@@ -39,14 +41,6 @@ logger = logging.getLogger(__name__)
 
 # Actions whose reply lists the cart as numbered lines.
 CART_LISTS = ("action_view_cart", "action_remove_from_cart", "action_checkout")
-# Actions whose reply is about one item (the focus): 这个/帮我下单 after them means it.
-ITEM_REPLIES = (
-    "action_product_detail",
-    "action_add_to_cart",
-    "action_store_policy",
-    "action_explain",
-    "action_push_offer",
-)
 _EVERYTHING = re.compile(r"清空|全部|全都|都不要|都删|都去掉|全删|所有")
 CONFIRM_BUTTONS = [
     {"title": "确认下单", "payload": "/affirm"},
@@ -54,21 +48,6 @@ CONFIRM_BUTTONS = [
 ]
 EMPTY_TEXT = "购物车还是空的～想买点什么？"
 _CONFIRM = re.compile(r"确认|确定|提交")
-
-
-def last_listing(tracker: Tracker) -> str | None:
-    """The action that answered the shopper's previous message (ignoring the listen)."""
-    seen_user = False
-    for event in reversed(tracker.events or []):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif event.get("event") == "action" and seen_user:
-            name = event.get("name")
-            if name and name not in ("action_listen", "action_validate_slot_mappings"):
-                return str(name)
-    return None
 
 
 def cart_fingerprint(items: Sequence[CartItem]) -> str:

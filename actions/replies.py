@@ -37,6 +37,12 @@ def offer_label(offer: Offer) -> str:
     return f"立减{amount:.0f}元"
 
 
+def offer_name(offer: Offer) -> str:
+    """The offer's title with its terms, unless the title already says them (全场满300减40)."""
+    label = offer_label(offer)
+    return offer.title if label in offer.title else f"{offer.title}（{label}）"
+
+
 def product_card(product: Product, reason: str | None, offer: str | None) -> dict[str, Any]:
     return {
         "id": product.id,

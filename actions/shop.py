@@ -101,6 +101,31 @@ def target_item(tracker: Tracker) -> str | None:
     return str(items[0]["id"]) if items else None
 
 
+# Actions whose reply is about one item (the focus): 这个/帮我下单 after them means it.
+ITEM_REPLIES = (
+    "action_product_detail",
+    "action_add_to_cart",
+    "action_store_policy",
+    "action_explain",
+    "action_push_offer",
+)
+
+
+def last_listing(tracker: Tracker) -> str | None:
+    """The action that answered the shopper's previous message (ignoring the listen)."""
+    seen_user = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif event.get("event") == "action" and seen_user:
+            name = event.get("name")
+            if name and name not in ("action_listen", "action_validate_slot_mappings"):
+                return str(name)
+    return None
+
+
 def ordinal_out_of_range(tracker: Tracker) -> bool:
     position = parse_ordinal(tracker.latest_message.get("text"))
     items = shown(tracker)
@@ -363,6 +388,49 @@ def category_suggestions(lexicon: Any, n: int = 4) -> list[str]:
     return (known + rest)[:n]
 
 
+def unfitting(
+    session: Session, lexicon: Any, anchor: Product, category: str | None = None
+) -> list[str]:
+    """Fitted accessories (cases, screen protectors, straps) that are not made for `anchor`."""
+    kinds = [category] if category else list(lexicon.fitted_accessories)
+    rows = session.execute(
+        select(Product.id, Product.title, Product.brand, Product.category).where(
+            Product.category.in_(kinds)
+        )
+    ).all()
+    return [row.id for row in rows if not lexicon.fits(anchor, row)]
+
+
+def accessory_anchor(
+    session: Session, tracker: Tracker, lexicon: Any, category: str | None, text: str
+) -> Product | None:
+    """The device a 手机壳 / 钢化膜 search is for: the newest such device in the cart, else the
+    one just talked about. None when the message names a model itself (iPhone 15的壳)."""
+    devices = lexicon.fitted_accessories.get(category or "")
+    if not devices or lexicon.device_line(text, devices):
+        return None
+    shopper_id = shopper_of(session, tracker)
+    candidates = [i.product_id for i in reversed(repo.cart_items(session, shopper_id))]
+    focus = previous_value(tracker, "focus_item")
+    if focus and last_listing(tracker) in ITEM_REPLIES:
+        # Only an item the shopper acted on; the first of a page of results is no choice.
+        candidates.append(str(focus))
+    products = repo.get_products(session, candidates)
+    for product_id in candidates:
+        product = products.get(product_id)
+        if product is not None and product.category in devices:
+            return product
+    return None
+
+
+def device_name(lexicon: Any, device: Product) -> str:
+    """荣耀 X50 rather than the whole storefront title with storage, colour and selling points."""
+    line = lexicon.device_line(device.title, [device.category])
+    if not line:
+        return device.title
+    return line if fold(line).startswith(fold(device.brand)) else f"{device.brand} {line}"
+
+
 class ActionSearchProducts(ShopAction):
     def name(self) -> str:
         return "action_search_products"
@@ -409,13 +477,16 @@ class ActionSearchProducts(ShopAction):
             }
 
             audience = runtime.lexicon.unsuitable_tags(recipient)
+            # 还要个手机壳 after choosing a phone: only cases that fit it (and universal ones).
+            anchor = accessory_anchor(session, tracker, runtime.lexicon, query["category"], text)
+            unfit = unfitting(session, runtime.lexicon, anchor, query["category"]) if anchor else []
 
             def recommend(leave_out: list[str]) -> Any:
                 return runtime.recommender.recommend(
                     shopper_id,
                     PAGE * 2,
                     context=context,
-                    filters=_filters(query, leave_out, audience),
+                    filters=_filters(query, [*leave_out, *unfit], audience),
                 )
 
             result = recommend(exclude)
@@ -433,6 +504,8 @@ class ActionSearchProducts(ShopAction):
                 if not relaxed
                 else relaxed_intro(relaxed, query, recipient)
             )
+            if anchor is not None and not relaxed:
+                intro = f"适合你的「{device_name(runtime.lexicon, anchor)}」的{query['category']}👇"
             items = show_products(
                 dispatcher,
                 session,
@@ -638,12 +711,7 @@ class ActionBundle(_ItemListAction):
         lexicon = turn.runtime.lexicon
         if not lexicon.fitted_accessories:
             return []
-        rows = turn.session.execute(
-            select(Product.id, Product.title, Product.brand, Product.category).where(
-                Product.category.in_(list(lexicon.fitted_accessories))
-            )
-        ).all()
-        return [row.id for row in rows if not lexicon.fits(turn.product, row)]
+        return unfitting(turn.session, lexicon, turn.product)
 
 
 # --- detail / cart ---------------------------------------------------------------------------
@@ -853,7 +921,7 @@ class ActionOffers(ShopAction):
             shopper_id = shopper_of(session, tracker)
             cart = [i.product_id for i in repo.cart_items(session, shopper_id)]
             general = [o for o in active_offers(session) if o.scope == "all"][:3]
-            general_text = "、".join(f"{o.title}（{replies.offer_label(o)}）" for o in general)
+            general_text = "、".join(replies.offer_name(o) for o in general)
         # 第二个能用券吗 asks about that item; otherwise the cart, else what was shown.
         named = parse_ordinal(tracker.latest_message.get("text")) is not None
         target = target_item(tracker) if named else None

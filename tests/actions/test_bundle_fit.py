@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.lexicon import catalog_lexicon
 from actions.runtime import Runtime, set_runtime
-from actions.shop import ActionBundle
+from actions.shop import ActionBundle, ActionSearchProducts
 from shopbot.db import repo
 from shopbot.db.engine import session_scope
 from tests.actions.conftest import add_products, make_tracker, payloads
@@ -81,3 +81,54 @@ async def test_bundle_for_a_phone_leaves_out_cases_for_other_models(shop: Runtim
     assert "m1" in ids["p1"] and not set(ids["p1"]) & {"m2", "m4"}, ids
     assert "m2" in ids["p2"] and "m1" not in ids["p2"], ids
     assert set(ids["p1"]) & cases and set(ids["p2"]) & cases
+
+
+async def search_cases(shop: Runtime, text: str, **kw: object) -> tuple[str, list[str]]:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text, "search_product", slots={"category": "手机壳"}, **kw)  # type: ignore[arg-type]
+    await ActionSearchProducts().run(dispatcher, tracker, {})
+    [payload] = payloads(dispatcher, "products")
+    return dispatcher.messages[0]["text"], [i["id"] for i in payload["items"]]
+
+
+@pytest.fixture
+def case_shop(shop: Runtime):
+    add_products(shop, [{**c, "price": 59} for c in CASES])
+    fitted = replace(shop, lexicon=replace(shop.lexicon, fitted_accessories={"手机壳": ["手机"]}))
+    set_runtime(fitted)
+    yield fitted
+    set_runtime(shop)
+
+
+async def test_a_case_search_with_a_phone_in_the_cart_shows_cases_that_fit_it(
+    case_shop: Runtime,
+) -> None:
+    with session_scope(case_shop.session_factory) as session:
+        repo.cart_add(session, "shopper-1", "p2", 1)  # 苹果 iPhone 15
+    intro, ids = await search_cases(case_shop, "还要个手机壳")
+    assert intro.startswith("适合你的「苹果 iPhone 15」的手机壳")  # the model, not the title
+    assert set(ids) == {"m2", "m3", "m4"}  # never the Mate 60 Pro case
+
+
+async def test_a_case_search_naming_a_model_is_for_that_model(case_shop: Runtime) -> None:
+    with session_scope(case_shop.session_factory) as session:
+        repo.cart_add(session, "shopper-1", "p2", 1)
+    intro, ids = await search_cases(case_shop, "Mate 60 Pro的手机壳")
+    assert "m1" in ids and not intro.startswith("适合你的")
+
+
+async def test_the_first_result_of_a_page_is_not_taken_for_the_shoppers_phone(
+    case_shop: Runtime,
+) -> None:
+    # Phones were listed (focus on the first) but none was chosen: no guess at a model.
+    _, ids = await search_cases(
+        case_shop,
+        "想买个手机壳",
+        past_slot_events=[
+            {"event": "user", "text": "看看手机", "parse_data": {}},
+            {"event": "action", "name": "action_search_products"},
+            {"event": "slot", "name": "focus_item", "value": "p1"},
+            {"event": "action", "name": "action_listen"},
+        ],
+    )
+    assert "m2" in ids or "m4" in ids

@@ -9,10 +9,11 @@ from rasa_sdk import Action
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cart import ActionCheckout, ActionPlaceOrder, ActionRemoveFromCart
+from actions.replies import offer_name
 from actions.runtime import Runtime
 from actions.shop import ActionAddToCart, parse_quantity
 from shopbot.db import repo
-from shopbot.db.models import Event, OfferGrant, Order, Product
+from shopbot.db.models import Event, Offer, OfferGrant, Order, Product
 from tests.actions.conftest import make_tracker, slot_events, texts
 
 SHOWN = [
@@ -347,3 +348,18 @@ def test_quantities_are_read_but_positions_are_not(text: str, quantity: int) -> 
 async def test_adding_the_second_item_adds_one_of_it(shop: Runtime) -> None:
     await say(ActionAddToCart(), "第二个加入购物车", "add_to_cart", slots={"shown_items": SHOWN})
     assert cart(shop) == {"c1": 1}
+
+
+@pytest.mark.parametrize(
+    ("title", "kind", "amount", "threshold", "said"),
+    [
+        ("全场满300减40", "threshold", 40, 300, "全场满300减40"),  # not 全场满300减40（满300减40）
+        ("新品尝鲜 华为", "fixed", 30, 0, "新品尝鲜 华为（立减30元）"),
+        ("运动鞋 9折", "percent", 10, 0, "运动鞋 9折"),
+    ],
+)
+def test_offers_are_named_without_saying_their_terms_twice(
+    title: str, kind: str, amount: float, threshold: float, said: str
+) -> None:
+    offer = Offer(title=title, kind=kind, amount=amount, threshold=threshold, scope="all")
+    assert offer_name(offer) == said
