@@ -257,6 +257,21 @@ _LAST = re.compile(r"最后(?:一|那)?(?:个|款|件|只|双|台)")
 _THIS = re.compile(r"这(?:个|款|件|只|双|台|部|条)|那(?:个|款|件|只|双|台|部|条)|它|该商品")
 
 
+def parse_ordinals(text: str | None) -> list[int]:
+    """Every position named, in order and once each (第一个和第三个 -> [1, 3], 第二个和最后一个 ->
+    [2, -1]); for comparisons."""
+    if not text:
+        return []
+    found: list[tuple[int, int]] = []
+    for m in _ORDINAL.finditer(text):
+        raw = m.group("n") or m.group("m")
+        value = int(raw) if raw.isdigit() else cn_to_number(raw)
+        if value and value > 0:
+            found.append((m.start(), int(value)))
+    found += [(m.start(), -1) for m in _LAST.finditer(text)]
+    return list(dict.fromkeys(position for _, position in sorted(found)))
+
+
 def parse_ordinal(text: str | None) -> int | None:
     """1-based position named in text (第二个 -> 2, 最后一个 -> -1); 0 means 'this one'."""
     if not text:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from actions import replies
 from actions.attributes import Mention, attribute_matcher
+from actions.compare import compared_positions, comparison_buttons, comparison_text
 from actions.lexicon import fold
 from actions.normalize import cn_to_number, parse_ordinal, parse_price
 from actions.runtime import Runtime, get_runtime
@@ -807,6 +808,28 @@ class ActionProductDetail(ItemAction):
 
     def name(self) -> str:
         return "action_product_detail"
+
+    def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+    ) -> list[EventType]:
+        items = shown(tracker)
+        pair = compared_positions(tracker.latest_message.get("text") or "", len(items))
+        if pair is None:
+            return super().act(dispatcher, tracker, runtime)
+        ids = [str(items[p - 1]["id"]) for p in pair]
+        with unit_of_work(runtime) as session:
+            products = repo.get_products(session, ids)
+            if len(products) < 2:
+                dispatcher.utter_message(text=self.gone_text)
+                return []
+            first, second = products[ids[0]], products[ids[1]]
+            clicks = [repo.NewEvent(type="click", product_id=i) for i in ids]
+            record(session, shopper_of(session, tracker), tracker, *clicks)
+        dispatcher.utter_message(
+            text=comparison_text(first, second, pair),
+            buttons=comparison_buttons([first, second], pair),
+        )
+        return []
 
     def act_on(self, turn: ItemTurn) -> list[EventType]:
         click = repo.NewEvent(type="click", product_id=turn.product.id)
