@@ -159,23 +159,29 @@ def best_offer_label(product: Product, offers: Iterable[Offer]) -> str | None:
 
 def satisfies(product: Product, query: dict[str, Any]) -> bool:
     """The stated constraints a shown product must meet (unless labelled an alternative)."""
-    if product.stock <= 0:
-        return False
-    if query.get("category") and product.category != query["category"]:
-        return False
-    if query.get("brand") and product.brand != query["brand"]:
-        return False
-    if product.brand in (query.get("exclude_brands") or []):
-        return False
+    return not unmet(product, query)
+
+
+def unmet(product: Product, query: dict[str, Any]) -> list[str]:
+    """The stated constraints `product` misses, in the shopper's words (比预算高¥20, 不是红色)."""
+    out = []
     price = float(product.price)
-    if query.get("price_min") is not None and price < query["price_min"]:
-        return False
+    if query.get("category") and product.category != query["category"]:
+        out.append(f"不是{query['category']}")
+    if query.get("brand") and product.brand != query["brand"]:
+        out.append(f"不是{query['brand']}的")
+    if product.brand in (query.get("exclude_brands") or []):
+        out.append(f"是你说不要的{product.brand}")
     if query.get("price_max") is not None and price > query["price_max"]:
-        return False
+        out.append(f"比预算高{replies.yuan(price - query['price_max'])}")
+    if query.get("price_min") is not None and price < query["price_min"]:
+        out.append(f"比你说的价位低{replies.yuan(query['price_min'] - price)}")
     for key in ("color", "size"):
         if query.get(key) and not _attr_has(product.attributes, key, str(query[key])):
-            return False
-    return True
+            out.append(f"没有{query[key]}" if key == "size" else f"不是{query[key]}")
+    if product.stock <= 0:
+        out.append("暂时缺货")
+    return out
 
 
 def _attr_has(attributes: dict | None, key: str, wanted: str) -> bool:
@@ -1049,11 +1055,20 @@ class ActionExplain(ShopAction):
             return []
         item_id = target_item(tracker)
         item = next((i for i in items if i["id"] == item_id), items[0])
-        wanted = replies.describe_query(stated_query(tracker))
+        query = stated_query(tracker)
+        wanted = replies.describe_query(query)
         reason = item.get("reason") or "它和你的需求最接近"
         text = f"推荐「{item['title']}」是因为：{reason}"
         if wanted:
-            text += f"；也符合你说的「{wanted}」，而且有货"
+            with unit_of_work(runtime) as session:
+                product = repo.get_products(session, [item["id"]]).get(item["id"])
+            # Only what is true: an alternative shown because nothing met every constraint
+            # says which one it misses.
+            missed = unmet(product, query) if product is not None else []
+            if not missed:
+                text += f"；也符合你说的「{wanted}」，而且有货"
+            else:
+                text += f"；不过它{'、'.join(missed)}，是没有完全符合「{wanted}」时最接近的一款"
         dispatcher.utter_message(text=text + "。")
         return [SlotSet("focus_item", item["id"])]
 

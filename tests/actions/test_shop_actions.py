@@ -464,3 +464,19 @@ async def test_push_of_a_grant_that_is_not_the_shoppers_stays_silent(
     grant_id: Any = grant(shop, "shopper-2") if whose == "someone-else" else "12; DROP TABLE x"
     dispatcher, events = await run(ActionPushOffer(), offer_push(grant_id))
     assert dispatcher.messages == [] and events == []
+
+
+async def test_explain_does_not_claim_a_relaxed_alternative_meets_the_request(
+    shop: Runtime,
+) -> None:
+    # s3 (¥899, 黑色) was shown as the closest alternative to 红色 under ¥500.
+    shown = [{"id": "s3", "title": "阿迪达斯 Ultraboost", "price": 899.0, "reason": "近期热卖"}]
+    tracker = make_tracker(
+        "为啥推荐这个",
+        "ask_why",
+        slots={"shown_items": shown, "category": "运动鞋", "price_max": 500.0, "color": "红色"},
+    )
+    dispatcher, _ = await run(ActionExplain(), tracker)
+    said = texts(dispatcher)
+    assert "也符合你说的" not in said
+    assert "不过它比预算高¥399、不是红色，是没有完全符合「" in said
