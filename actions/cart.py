@@ -24,6 +24,7 @@ from actions.runtime import Runtime
 from actions.shop import (
     ITEM_REPLIES,
     ShopAction,
+    cart_lines,
     cart_summary,
     channel_of,
     last_listing,
@@ -164,7 +165,7 @@ class ActionRemoveFromCart(ShopAction):
                 dispatcher.utter_message(text="购物车本来就是空的～想买点什么？")
                 return []
             if not meant.items:
-                lines, count, total = cart_summary(session, shopper_id)
+                lines, count, total = cart_lines(items)
                 head = {
                     "not_in_cart": "它不在购物车里哦～",
                     "out_of_range": f"购物车里只有{len(items)}样哦～",
@@ -215,7 +216,7 @@ class Summary:
 def checkout_summary(session: Session, shopper_id: str, items: Sequence[CartItem]) -> Summary:
     """The confirmation text and its buttons; an item that cannot be bought blocks the order."""
     short = [i for i in items if i.product.stock < i.quantity]
-    lines, count, total = cart_summary(session, shopper_id)
+    lines, count, total = cart_lines(items)
     if short:
         item = short[0]
         left = item.product.stock

@@ -409,14 +409,18 @@ def unfitting(
 
 
 def accessory_anchor(
-    session: Session, tracker: Tracker, lexicon: Any, category: str | None, text: str
+    session: Session,
+    tracker: Tracker,
+    shopper_id: str,
+    lexicon: Any,
+    category: str | None,
+    text: str,
 ) -> Product | None:
     """The device a 手机壳 / 钢化膜 search is for: the newest such device in the cart, else the
     one just talked about. None when the message names a model itself (iPhone 15的壳)."""
     devices = lexicon.fitted_accessories.get(category or "")
     if not devices or lexicon.device_line(text, devices):
         return None
-    shopper_id = shopper_of(session, tracker)
     candidates = [i.product_id for i in reversed(repo.cart_items(session, shopper_id))]
     focus = previous_value(tracker, "focus_item")
     if focus and last_listing(tracker) in ITEM_REPLIES:
@@ -485,7 +489,9 @@ class ActionSearchProducts(ShopAction):
 
             audience = runtime.lexicon.unsuitable_tags(recipient)
             # 还要个手机壳 after choosing a phone: only cases that fit it (and universal ones).
-            anchor = accessory_anchor(session, tracker, runtime.lexicon, query["category"], text)
+            anchor = accessory_anchor(
+                session, tracker, shopper_id, runtime.lexicon, query["category"], text
+            )
             unfit = unfitting(session, runtime.lexicon, anchor, query["category"]) if anchor else []
 
             def recommend(leave_out: list[str]) -> Any:
@@ -869,7 +875,11 @@ def parse_quantity(text: str) -> int:
 
 
 def cart_summary(session: Session, shopper_id: str) -> tuple[str, int, float]:
-    items = repo.cart_items(session, shopper_id)
+    return cart_lines(repo.cart_items(session, shopper_id))
+
+
+def cart_lines(items: Sequence[Any]) -> tuple[str, int, float]:
+    """The numbered lines, item count and total of cart rows already loaded."""
     count = sum(i.quantity for i in items)
     total = sum(float(i.product.price) * i.quantity for i in items)
     lines = [
