@@ -24,6 +24,7 @@ from actions.attributes import Mention, attribute_matcher
 from actions.compare import compared_positions, comparison_buttons, comparison_text
 from actions.lexicon import fold
 from actions.normalize import cn_to_number, parse_ordinal, parse_price
+from actions.reputation import asks_reputation, reputation_reply
 from actions.runtime import Runtime, get_runtime
 from actions.service_answers import answer_lines, topics_in
 from actions.validation import previous_value
@@ -850,7 +851,16 @@ class ActionProductDetail(ItemAction):
         # 第二个保修多久 read as a detail question still gets the service answer for that item.
         service = [t for t in topics_in(text, timing=False) if t != "order"]
         turn.dispatcher.utter_message(
-            text="\n".join(answer_lines(store_policies(), service, turn.product, text))
+            # 销量怎么样 / 口碑好吗 get sales figures; checked before the service topics, which
+            # would read 退款率高吗 as a returns question.
+            text=reputation_reply(
+                turn.session,
+                turn.product,
+                text,
+                name=device_name(turn.runtime.lexicon, turn.product),
+            )
+            if asks_reputation(text)
+            else "\n".join(answer_lines(store_policies(), service, turn.product, text))
             if service
             else detail_text(
                 turn.product,

@@ -160,6 +160,8 @@ class Order(Base):
     created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utcnow)
 
     items = relationship("OrderItem", cascade="all, delete-orphan", lazy="selectin")
+    # Sales over a window (销量怎么样) start from the orders since a date.
+    __table_args__ = (Index("ix_orders_created_at", "created_at"),)
 
 
 class OrderItem(Base):
@@ -172,7 +174,11 @@ class OrderItem(Base):
     )
     quantity: Mapped[int] = Column(Integer, nullable=False, default=1)
     unit_price: Mapped[float] = Column(Money, nullable=False)
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_pos"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_pos"),
+        # The primary key leads with the order; a product's sales need its lines by product.
+        Index("ix_order_items_product", "product_id"),
+    )
 
 
 class Offer(Base):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, inspect, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from shopbot.db.models import (
@@ -526,6 +526,130 @@ def offer_discount(offer: Offer, base: float) -> float:
     if offer.kind == "percent":
         return round(base * float(offer.amount) / 100.0, 2)
     return round(min(float(offer.amount), base), 2)
+
+
+# --- sales ----------------------------------------------------------------------------------
+
+# Orders that reached the shopper (or were refunded on the way): only these could have been sent
+# back, so they are the base of a refund rate; paid and shipped orders are still undecided.
+SETTLED_STATUSES = ("delivered", "refunded")
+
+
+@dataclass(frozen=True)
+class ProductSales:
+    """A product's sales over a window, next to its category's over the same window.
+
+    Window figures count orders created since `since` that were not cancelled; refunded orders
+    count as sold (they were bought) and are reported apart. `repeat_buyers` is all time.
+    """
+
+    product_id: str
+    category: str
+    since: datetime
+    units: int
+    buyers: int
+    orders: int
+    settled_orders: int
+    refunded_orders: int
+    repeat_buyers: int
+    category_products: int
+    category_units: int
+    # Products of the category that sold more units in the window; the product's rank is one more.
+    outsold_by: int
+    category_settled: int
+    category_refunded: int
+
+    @property
+    def rank(self) -> int | None:
+        """Place by units sold in the category (ties share the better place); None if unsold."""
+        return self.outsold_by + 1 if self.units > 0 else None
+
+    @property
+    def refund_rate(self) -> float | None:
+        return self.refunded_orders / self.settled_orders if self.settled_orders else None
+
+    @property
+    def category_refund_rate(self) -> float | None:
+        return self.category_refunded / self.category_settled if self.category_settled else None
+
+
+def product_sales(session: Session, product_id: str, *, since: datetime) -> ProductSales:
+    """How `product_id` sold since `since`, and how its category did: one aggregate statement.
+
+    Repeat buyers are counted over all time: repurchase cycles (coffee, nappies, shampoo) are
+    often longer than a window, which would miss most of them. A refunded order is no repeat.
+    """
+    # Never correlated: inside a query over products it would otherwise mean each row's own.
+    category = (
+        select(Product.category).where(Product.id == product_id).correlate(None).scalar_subquery()
+    )
+    kin = select(Product.id).where(Product.category == category)
+    # One row per category product that sold in the window; an order holds a product on one
+    # line (the primary key), so counting lines counts orders.
+    sold = (
+        select(
+            OrderItem.product_id.label("product_id"),
+            func.sum(OrderItem.quantity).label("units"),
+            func.count(func.distinct(Order.shopper_id)).label("buyers"),
+            func.count().label("orders"),
+            func.sum(case((Order.status.in_(SETTLED_STATUSES), 1), else_=0)).label("settled"),
+            func.sum(case((Order.status == "refunded", 1), else_=0)).label("refunded"),
+        )
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(
+            # Rather than a join with products: SQLite then drops other categories' lines before
+            # it looks up their orders (a third of the time on the demo store).
+            OrderItem.product_id.in_(kin),
+            Order.created_at >= since,
+            Order.status != "cancelled",
+        )
+        .group_by(OrderItem.product_id)
+        .cte("sold")
+    )
+    mine = sold.c.product_id == product_id
+    own_units = func.coalesce(select(sold.c.units).where(mine).scalar_subquery(), 0)
+    # The product's orders as a subquery rather than a join: SQLite then reads the product's
+    # lines first instead of walking every order by shopper (0.3 ms rather than 4.6 on the demo).
+    with_product = select(OrderItem.order_id).where(OrderItem.product_id == product_id)
+    repeat = (
+        select(Order.shopper_id)
+        .where(Order.id.in_(with_product), Order.status.not_in(("cancelled", "refunded")))
+        .group_by(Order.shopper_id)
+        .having(func.count() >= 2)
+        .subquery()
+    )
+
+    def own(column: Any) -> Any:
+        return func.coalesce(func.sum(case((mine, column))), 0)
+
+    def total(column: Any) -> Any:
+        return func.coalesce(func.sum(column), 0)
+
+    figures = {
+        "units": own(sold.c.units),
+        "buyers": own(sold.c.buyers),
+        "orders": own(sold.c.orders),
+        "settled_orders": own(sold.c.settled),
+        "refunded_orders": own(sold.c.refunded),
+        "repeat_buyers": select(func.count()).select_from(repeat).scalar_subquery(),
+        "category_products": select(func.count()).select_from(kin.subquery()).scalar_subquery(),
+        "category_units": total(sold.c.units),
+        "outsold_by": total(case((sold.c.units > own_units, 1), else_=0)),
+        "category_settled": total(sold.c.settled),
+        "category_refunded": total(sold.c.refunded),
+    }
+    stmt = select(
+        category.label("category"), *(value.label(name) for name, value in figures.items())
+    ).select_from(sold)
+    row = session.execute(stmt).one()._mapping
+    if row["category"] is None:
+        raise NotFound(f"unknown product {product_id!r}")
+    return ProductSales(
+        product_id=product_id,
+        category=row["category"],
+        since=since,
+        **{name: int(row[name]) for name in figures},
+    )
 
 
 # --- handoff and privacy ---------------------------------------------------------------------
