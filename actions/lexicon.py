@@ -55,6 +55,13 @@ class Lexicon:
     recipient_excludes: dict[str, list[str]] = field(default_factory=dict)
     # accessory category -> device categories it is made for, e.g. 手机壳 -> [手机]
     fitted_accessories: dict[str, list[str]] = field(default_factory=dict)
+    # recipient -> categories a gift for them comes from, e.g. 妈妈 -> [面霜, 电饭煲, ...]
+    recipient_gifts: dict[str, list[str]] = field(default_factory=dict)
+    # recipient bought for rather than given to -> how it is said, e.g. 宝宝 -> 给宝宝用
+    recipient_uses: dict[str, str] = field(default_factory=dict)
+    # interest -> what shoppers say for it, and the categories that suit it
+    interest_words: dict[str, list[str]] = field(default_factory=dict)
+    interest_categories: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._alias: dict[str, dict[str, str]] = {}
@@ -72,6 +79,13 @@ class Lexicon:
         self._alias["product_lines"] = lines
         self._line_by_fold = {fold(line): line for line in self.product_lines}
         self._lines_by_length = sorted(lines, key=len, reverse=True)
+        interests = {
+            fold(word): interest
+            for interest, words in self.interest_words.items()
+            for word in [interest, *words]
+            if word
+        }
+        self._interests = sorted(interests.items(), key=lambda kv: -len(kv[0]))
 
     @classmethod
     def from_vocabulary(cls, vocab: Any) -> Lexicon:
@@ -93,6 +107,10 @@ class Lexicon:
             accessories=_lists(mapping("accessories")),
             recipient_excludes=_lists(mapping("recipient_excludes")),
             fitted_accessories=_lists(mapping("fitted_accessories")),
+            recipient_gifts=_lists(mapping("recipient_gifts")),
+            recipient_uses={str(k): str(v) for k, v in mapping("recipient_uses").items()},
+            interest_words=_lists(mapping("interest_words")),
+            interest_categories=_lists(mapping("interest_categories")),
             line_categories={
                 str(line): str(category)
                 for per_category in (getattr(vocab, "brand_lines", None) or {}).values()
@@ -154,6 +172,18 @@ class Lexicon:
     def unsuitable_tags(self, recipient: str | None) -> tuple[str, ...]:
         """Product tags that do not suit `recipient` (妈妈 -> 男款); none for nobody named."""
         return tuple(self.recipient_excludes.get(recipient or "", ()))
+
+    def gift_categories(self, recipient: str | None) -> tuple[str, ...]:
+        """Categories a gift for `recipient` comes from; none (anything) for nobody named."""
+        return tuple(self.recipient_gifts.get(recipient or "", ()))
+
+    def find_interest(self, text: str) -> str | None:
+        """The interest a message names (平时喜欢下厨 -> 做饭), the longest word winning."""
+        key = fold(text or "")
+        for word, interest in self._interests:
+            if word in key:
+                return interest
+        return None
 
     def device_line(self, title: str, categories: Iterable[str]) -> str | None:
         """The longest model line of one of `categories` named in `title` ('适用小米14' ->

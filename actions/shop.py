@@ -252,12 +252,16 @@ def views(items: Iterable[dict[str, Any]]) -> list[repo.NewEvent]:
 
 
 def _filters(
-    query: dict[str, Any], exclude_items: Iterable[str] = (), exclude_tags: Iterable[str] = ()
+    query: dict[str, Any],
+    exclude_items: Iterable[str] = (),
+    exclude_tags: Iterable[str] = (),
+    categories: Iterable[str] = (),
 ) -> Any:
     from recommender.service import Filters
 
     return Filters(
         category=query.get("category"),
+        categories=tuple(categories),
         brands=(query["brand"],) if query.get("brand") else (),
         exclude_brands=tuple(query.get("exclude_brands") or ()),
         price_min=query.get("price_min"),
@@ -268,6 +272,35 @@ def _filters(
         exclude_items=frozenset(exclude_items),
         exclude_tags=tuple(exclude_tags),
     )
+
+
+def suited_categories(lexicon: Any, recipient: str | None, interest: str | None) -> tuple[str, ...]:
+    """Where to look when the shopper names no category: what suits the interest, else what
+    makes a gift for the recipient. The interest wins whole: a keyboard is a fine gift for a
+    father who games, though not one on his general list."""
+    liked = tuple(lexicon.interest_categories.get(interest or "", ()))
+    return liked or lexicon.gift_categories(recipient)
+
+
+def for_whom(lexicon: Any, recipient: str) -> str:
+    """送妈妈 for a gift; 给宝宝用 / 自己用 for those one buys for rather than gives to."""
+    return lexicon.recipient_uses.get(recipient) or f"送{recipient}"
+
+
+def suited_reason(lexicon: Any, reason: str, recipient: str | None, interest: str | None) -> str:
+    """符合你说的要求 says little on a page chosen for a gift or an interest: say for whom."""
+    if interest:
+        who = recipient if recipient and recipient != "自己" else "你"
+        why = f"适合喜欢{interest}的{who}"
+    elif recipient:
+        why = f"{for_whom(lexicon, recipient)}很合适"
+    else:
+        return reason
+    if reason == "符合你说的要求":
+        return why
+    if reason == "符合你的预算和偏好":
+        return f"{why}，符合你的预算"
+    return reason
 
 
 def colour_words(color: str, lexicon: Any) -> list[str]:
@@ -458,6 +491,8 @@ class ActionSearchProducts(ShopAction):
         }
         query["exclude_brands"] = list(tracker.get_slot("exclude_brands") or [])
         recipient = tracker.get_slot("recipient")
+        interest = tracker.get_slot("interest")
+        suited = suited_categories(runtime.lexicon, recipient, interest)
         previous = shown(tracker)
         exclude: list[str] = []
         events: list[EventType] = []
@@ -472,9 +507,13 @@ class ActionSearchProducts(ShopAction):
         refining = intent == "refine_search" and bool(previous)
         kind: str | None = None
         if refining:
-            kind = self._refine(text, query, previous, exclude, mentioned_price, stated, events)
+            kind = self._refine(
+                text, query, previous, exclude, mentioned_price, stated, events, bool(suited)
+            )
+        # A named category or brand is the request; otherwise the gift's or the interest's.
+        kinds = () if query.get("category") or query.get("brand") else suited
         asked = list(tracker.get_slot("asked") or [])
-        question = self._missing(intent, query, recipient, asked)
+        question = self._missing(intent, query, recipient, asked, interest)
         if question:
             slot, prompt, buttons = question
             dispatcher.utter_message(text=prompt, buttons=buttons)
@@ -484,6 +523,7 @@ class ActionSearchProducts(ShopAction):
             context = {
                 **{k: v for k, v in query.items() if v},
                 "recipient": recipient,
+                "interest": interest,
                 "query": text,
                 "shown": [i["id"] for i in previous],
             }
@@ -500,7 +540,7 @@ class ActionSearchProducts(ShopAction):
                     shopper_id,
                     PAGE * 2,
                     context=context,
-                    filters=_filters(query, [*leave_out, *unfit], audience),
+                    filters=_filters(query, [*leave_out, *unfit], audience, kinds),
                 )
 
             result = recommend(exclude)
@@ -513,8 +553,13 @@ class ActionSearchProducts(ShopAction):
             relaxed = tuple(result.relaxed or ())
             color = query.get("color") if "color" not in relaxed else None
             recs = ranked_for_request(result.items, text, color, runtime.lexicon, session)
+            if kinds and "category" not in relaxed:
+                recs = [
+                    replace(r, reason=suited_reason(runtime.lexicon, r.reason, recipient, interest))
+                    for r in recs
+                ]
             intro = (
-                self._intro(intent, query, recipient, kind)
+                self._intro(intent, query, recipient, kind, interest if kinds else None)
                 if not relaxed
                 else relaxed_intro(relaxed, query, recipient)
             )
@@ -557,13 +602,15 @@ class ActionSearchProducts(ShopAction):
         mentioned_price: bool,
         stated: bool,
         events: list[EventType],
+        mixed: bool = False,
     ) -> str | None:
         """Turn 便宜点 / 换个颜色 / 换一批 / 300以内 into constraints relative to what was shown.
 
         Fills `exclude` with the shown items the next page must leave out, appends the slot
         changes to `events`, and returns the kind of refinement: "cheaper", "pricier",
         "budget" (a new budget stated), "stated" (a colour, brand or size stated), or None
-        (another batch of the same need)."""
+        (another batch of the same need). `mixed`: the page answers a gift or an interest, whose
+        categories are chosen afresh each time rather than read off the page."""
         kind: str | None = None
         prices = [float(i["price"]) for i in previous if i.get("price") is not None]
         if _CHEAPER.search(text) and not mentioned_price and prices:
@@ -572,7 +619,10 @@ class ActionSearchProducts(ShopAction):
             ceiling = float(math.floor(statistics.median(prices) * 0.9))
             if query.get("price_max") is None or ceiling < query["price_max"]:
                 query["price_max"] = ceiling
-            if query.get("price_min") is not None and query["price_min"] > query["price_max"]:
+            floor = query.get("price_min")
+            if floor is not None and floor > query["price_max"] * 0.7:
+                # 300左右 (¥240-360) then 便宜点: a ¥240-269 sliver is not "cheaper"; the
+                # floor of a rough budget gives way.
                 query["price_min"] = None
             events += [
                 SlotSet("price_max", query["price_max"]),
@@ -598,7 +648,7 @@ class ActionSearchProducts(ShopAction):
         if _OTHER_COLOR.search(text) and not query.get("color"):
             # Filters hold one colour, not an exclusion; the shown ones are left out by id.
             query["color"] = None
-        if not query.get("category"):
+        if not query.get("category") and not mixed:
             categories = {i.get("category") for i in previous if i.get("category")}
             if len(categories) == 1:
                 query["category"] = categories.pop()
@@ -607,10 +657,16 @@ class ActionSearchProducts(ShopAction):
 
     @staticmethod
     def _missing(
-        intent: str | None, query: dict[str, Any], recipient: str | None, asked: list[str]
+        intent: str | None,
+        query: dict[str, Any],
+        recipient: str | None,
+        asked: list[str],
+        interest: str | None = None,
     ) -> tuple[str, str, list[dict[str, str]]] | None:
         """The one question that matters, if any; never the same one twice in a row."""
-        has_need = any(query.get(k) for k in ("category", "brand", "color", "size"))
+        has_need = bool(interest) or any(
+            query.get(k) for k in ("category", "brand", "color", "size")
+        )
         has_budget = query.get("price_min") is not None or query.get("price_max") is not None
         if (
             intent == "search_product"
@@ -627,7 +683,9 @@ class ActionSearchProducts(ShopAction):
         if recipient and not has_need and not has_budget and "budget" not in asked:
             return (
                 "budget",
-                f"给{recipient}挑礼物呀🎁 预算大概多少呢？",
+                f"{for_whom(get_runtime().lexicon, recipient)}的话，预算大概多少呢？"
+                if recipient in get_runtime().lexicon.recipient_uses
+                else f"给{recipient}挑礼物呀🎁 预算大概多少呢？",
                 [
                     {"title": title, "payload": f'/refine_search{{"price": "{price}"}}'}
                     for title, price in (
@@ -641,11 +699,20 @@ class ActionSearchProducts(ShopAction):
 
     @staticmethod
     def _intro(
-        intent: str | None, query: dict[str, Any], recipient: str | None, kind: str | None = None
+        intent: str | None,
+        query: dict[str, Any],
+        recipient: str | None,
+        kind: str | None = None,
+        interest: str | None = None,
     ) -> str:
         wanted = replies.describe_query(query)
+        aside = f"（{wanted}）" if wanted else ""
+        if interest and recipient and recipient != "自己":
+            return f"{recipient}喜欢{interest}的话，这几款挺合适{aside}："
+        if interest:
+            return f"喜欢{interest}的话，可以看看这几款{aside}👇"
         if recipient:
-            return f"送{recipient}的话，这几款挺合适" + (f"（{wanted}）" if wanted else "") + "："
+            return f"{for_whom(get_runtime().lexicon, recipient)}的话，这几款挺合适{aside}："
         quoted = f"「{wanted}」" if wanted else ""
         # Items already shown may be among these, so not 换了一批.
         if kind == "budget":

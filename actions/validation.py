@@ -32,8 +32,10 @@ PRODUCT_INTENTS = {"search_product", "ask_recommendation", "refine_search"}
 # What describes one shopping need; all of it is dropped when the shopper starts another.
 NEED_SLOTS = (
     "category", "brand", "color", "size", "price_min", "price_max", "exclude_brands", "recipient",
-    "shown_items", "focus_item",
+    "interest", "shown_items", "focus_item",
 )  # fmt: skip
+# What a gift search keeps when the shopper says what the person likes instead.
+GIFT_SLOTS = ("recipient", "price_min", "price_max")
 _NEGATION = r"(?:不要|别要|不想要|不喜欢|除了|排除|别推|别给我|不考虑|不买)"
 _OTHER_BRAND = re.compile(
     r"换个?(?:牌子|品牌)|别的(?:牌子|品牌)|其他(?:牌子|品牌)|不要这个(?:牌子|品牌)|不喜欢这个(?:牌子|品牌)"
@@ -76,6 +78,10 @@ def entity_texts(tracker: Tracker, entity: str, text: str | None = None) -> list
     return [text[a:b] for a, b in merged] + loose
 
 
+def _kept(tracker: Tracker, slots: tuple[str, ...]) -> dict[str, Any]:
+    return {slot: tracker.get_slot(slot) for slot in slots if tracker.get_slot(slot) is not None}
+
+
 def negated_brands(text: str, lexicon: Lexicon) -> list[str]:
     """Brands the shopper rules out: 不要耐克 / 除了苹果 / 不喜欢华为的."""
     out: list[str] = []
@@ -99,9 +105,12 @@ class ValidateShopSlots(ValidationAction):
         was said for the old one (colour, size, budget, excluded brands ...) no longer applies
         unless repeated in this message."""
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        now = {e["name"]: e.get("value") for e in events if e.get("event") == "slot"}
+        if intent == "refine_search" and self._interest_leaves_category(tracker, now):
+            # 她其实更喜欢做饭 on a page of headphones: the same gift and budget, other things.
+            return self._resets(tracker, {**now, **_kept(tracker, GIFT_SLOTS)})
         if intent not in {"search_product", "ask_recommendation"}:
             return []
-        now = {e["name"]: e.get("value") for e in events if e.get("event") == "slot"}
         # While we are asking (budget for a gift, say) the answer completes the same need.
         answering = bool(tracker.get_slot("asked"))
         shown_before = bool(tracker.get_slot("shown_items"))
@@ -118,8 +127,14 @@ class ValidateShopSlots(ValidationAction):
                 changed = True  # a gift for someone else
         if not changed and self._names_another_model(tracker):
             changed = True  # iphone 15 pro多少钱 after a page of phones under ¥3000
+        if not changed and self._interest_leaves_category(tracker, now):
+            changed = True  # 我妈喜欢做饭 after a search for phones
         if not changed:
             return []
+        return self._resets(tracker, now)
+
+    def _resets(self, tracker: Tracker, now: dict[str, Any]) -> list[EventType]:
+        """Clear the old need's slots that this message does not set."""
         text = tracker.latest_message.get("text") or ""
         if not (negated_brands(text, self._lexicon()) or _OTHER_BRAND.search(text)):
             # validate_brand restates the exclusions with every brand; only 不要X says them.
@@ -129,6 +144,16 @@ class ValidateShopSlots(ValidationAction):
             for slot in NEED_SLOTS
             if slot not in now and tracker.get_slot(slot) not in (None, [], "")
         ]
+
+    def _interest_leaves_category(self, tracker: Tracker, now: dict[str, Any]) -> bool:
+        """A newly said interest that the carried category does not serve, no category named."""
+        interest = now.get("interest")
+        category = tracker.get_slot("category")
+        if not interest or not category or now.get("category"):
+            return False
+        if interest == previous_value(tracker, "interest"):
+            return False
+        return category not in self._lexicon().interest_categories.get(interest, [])
 
     def _names_another_model(self, tracker: Tracker) -> bool:
         """The message names a model line that none of the shown products is: a request for
@@ -173,6 +198,15 @@ class ValidateShopSlots(ValidationAction):
     ) -> dict[str, Any]:
         found = self._price(tracker)
         return {"price_max": found.max} if found else {}
+
+    async def extract_interest(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """她平时喜欢做饭 / 我爸爱打游戏: what the catalog's interests say the message likes."""
+        if not self._product_turn(tracker):
+            return {}
+        found = self._lexicon().find_interest(tracker.latest_message.get("text") or "")
+        return {"interest": found} if found else {}
 
     async def extract_exclude_brands(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

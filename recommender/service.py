@@ -768,6 +768,9 @@ class RecommenderService:
             total[shown] -= 0.5
         # Nothing already in the cart, nothing just bought (consumables excepted).
         exclude = st.repurchase_block(shopper) | set(shopper.cart)
+        # Several kinds asked for at once (gift ideas, what suits a hobby): a page of five
+        # earphones answers only one of them.
+        mixed = len(set(filters.categories)) > 1 and not filters.category
         result = self._select(
             st,
             total,
@@ -778,6 +781,7 @@ class RecommenderService:
             exclude=exclude,
             budget_given=_has_budget(context),
             session=session,
+            max_per_category=2 if mixed else None,
             new_items=fresh,
         )
         fallback = result.fallback or ("cold_start_shopper" if cold else None)

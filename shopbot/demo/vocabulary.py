@@ -7,6 +7,7 @@ action-side lexicon and the catalog generator all read it, so a name exists in o
 from __future__ import annotations
 
 import re
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,13 @@ class Vocabulary:
     recipient_excludes: dict[str, list[str]] = field(default_factory=dict)
     # accessory category -> device categories it is made for (手机壳 -> 手机)
     fitted_accessories: dict[str, list[str]] = field(default_factory=dict)
+    # recipient -> categories a gift for them comes from when none is named (妈妈 -> 面霜, ...)
+    recipient_gifts: dict[str, list[str]] = field(default_factory=dict)
+    # recipient bought for rather than given to -> how it is said (宝宝 -> 给宝宝用)
+    recipient_uses: dict[str, str] = field(default_factory=dict)
+    # interest -> the words shoppers say for it (做饭 -> 下厨, 烧菜) and the categories suiting it
+    interest_words: dict[str, list[str]] = field(default_factory=dict)
+    interest_categories: dict[str, list[str]] = field(default_factory=dict)
 
     def lines_for(self, brand: str, category: str) -> list[str]:
         return list(self.brand_lines.get(brand, {}).get(category, []))
@@ -80,6 +88,12 @@ def _mapping(raw: dict[str, Any], key: str) -> dict[str, list[str]]:
     if not isinstance(value, dict) or not value:
         raise VocabularyError(f"'{key}' must be a non-empty mapping")
     return {str(k): _str_list(v, f"{key}.{k}") for k, v in value.items()}
+
+
+def _require_known(names: Iterable[str], known: Container[str], where: str, what: str) -> None:
+    for name in names:
+        if name not in known:
+            raise VocabularyError(f"{where}: unknown {what} {name!r}")
 
 
 def _check_unique_aliases(kind: str, table: dict[str, list[str]]) -> None:
@@ -137,20 +151,26 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         if not category_brands.get(category):
             raise VocabularyError(f"category {category!r} has no brands in category_brands")
     for category, extras in accessories.items():
-        for name in [category, *extras]:
-            if name not in categories:
-                raise VocabularyError(f"accessories: unknown category {name!r}")
+        _require_known([category, *extras], categories, "accessories", "category")
 
     fitted_accessories = (
         _mapping(raw, "fitted_accessories") if raw.get("fitted_accessories") is not None else {}
     )
     for accessory, devices in fitted_accessories.items():
-        for name in [accessory, *devices]:
-            if name not in categories:
-                raise VocabularyError(f"fitted_accessories: unknown category {name!r}")
-    for recipient in recipient_excludes:
-        if recipient not in recipients:
-            raise VocabularyError(f"recipient_excludes: unknown recipient {recipient!r}")
+        _require_known([accessory, *devices], categories, "fitted_accessories", "category")
+    _require_known(recipient_excludes, recipients, "recipient_excludes", "recipient")
+    recipient_gifts = (
+        _mapping(raw, "recipient_gifts") if raw.get("recipient_gifts") is not None else {}
+    )
+    _require_known(recipient_gifts, recipients, "recipient_gifts", "recipient")
+    for recipient, names in recipient_gifts.items():
+        _require_known(names, categories, f"recipient_gifts.{recipient}", "category")
+    raw_uses = raw.get("recipient_uses") or {}
+    if not isinstance(raw_uses, dict):
+        raise VocabularyError("'recipient_uses' must be a mapping recipient -> phrase")
+    recipient_uses = {str(k): str(v) for k, v in raw_uses.items()}
+    _require_known(recipient_uses, recipients, "recipient_uses", "recipient")
+    interest_words, interest_categories = _interests(raw.get("interests"), categories)
 
     brand_lines: dict[str, dict[str, list[str]]] = {}
     product_lines: dict[str, str] = {}
@@ -189,4 +209,42 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         brand_lines=brand_lines,
         recipient_excludes=recipient_excludes,
         fitted_accessories=fitted_accessories,
+        recipient_gifts=recipient_gifts,
+        recipient_uses=recipient_uses,
+        interest_words=interest_words,
+        interest_categories=interest_categories,
     )
+
+
+def _interests(
+    raw: Any, categories: dict[str, list[str]]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Words and categories per interest, checked: a word names one interest and no category
+    (a catalog alias already says what is wanted), and every category exists."""
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, dict):
+        raise VocabularyError("'interests' must be a mapping interest -> {words, categories}")
+    aliases = {_fold(a) for name, variants in categories.items() for a in [name, *variants]}
+    words: dict[str, list[str]] = {}
+    suits: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
+    for interest, spec in raw.items():
+        interest = str(interest)
+        if not isinstance(spec, dict):
+            raise VocabularyError(f"interests.{interest}: expected words and categories")
+        said = _str_list(spec.get("words"), f"interests.{interest}.words")
+        kinds = _str_list(spec.get("categories"), f"interests.{interest}.categories")
+        if not said or not kinds:
+            raise VocabularyError(f"interests.{interest}: needs words and categories")
+        _require_known(kinds, categories, f"interests.{interest}", "category")
+        for word in [interest, *said]:
+            key = _fold(word)
+            if key in aliases:
+                raise VocabularyError(f"interests.{interest}: {word!r} is a category alias")
+            if owner.setdefault(key, interest) != interest:
+                raise VocabularyError(
+                    f"interests: {word!r} belongs to both {owner[key]!r} and {interest!r}"
+                )
+        words[interest], suits[interest] = said, kinds
+    return words, suits

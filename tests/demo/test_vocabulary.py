@@ -112,3 +112,26 @@ def test_fitted_accessories_name_known_categories(tmp_path: Path) -> None:
     bad.write_text(text.replace("  表带: [智能手表]", "  表带: [怀表]", 1), "utf-8")
     with pytest.raises(VocabularyError, match="怀表"):
         load_vocabulary(bad)
+
+
+def test_gift_lists_and_interests_name_known_things(tmp_path: Path) -> None:
+    vocab = load_vocabulary()
+    assert "奶粉" not in vocab.recipient_gifts["妈妈"] and "面霜" in vocab.recipient_gifts["妈妈"]
+    assert vocab.interest_categories["做饭"] == ["空气炸锅", "电饭煲"]
+    assert "下厨" in vocab.interest_words["做饭"]
+    assert vocab.recipient_uses["宝宝"] == "给宝宝用"
+    text = CATALOG_PATH.read_text(encoding="utf-8")
+    for old, new, problem in [
+        ("  妈妈: [智能手表,", "  妈妈: [按摩椅,", "按摩椅"),
+        ("  同事: [保温杯,", "  领导: [保温杯,", "领导"),
+        ("  宝宝: 给宝宝用", "  小猫: 给小猫用", "小猫"),
+        ("categories: [空气炸锅, 电饭煲]", "categories: [烤箱]", "烤箱"),
+        # 喝茶 says 茶叶 already; an interest word must not be a catalog alias.
+        ("[做饭, 下厨,", "[做饭, 绿茶, 下厨,", "绿茶"),
+        ("[跑步, 慢跑,", "[跑步, 下厨, 慢跑,", "下厨"),
+    ]:
+        bad = tmp_path / "catalog.yml"
+        assert old in text, old
+        bad.write_text(text.replace(old, new, 1), "utf-8")
+        with pytest.raises(VocabularyError, match=problem):
+            load_vocabulary(bad)
