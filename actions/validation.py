@@ -36,6 +36,7 @@ NEED_SLOTS = (
 )  # fmt: skip
 # What a gift search keeps when the shopper says what the person likes instead.
 GIFT_SLOTS = ("recipient", "price_min", "price_max")
+_SAME_PERSON = re.compile(r"[她他]")
 _NEGATION = r"(?:不要|别要|不想要|不喜欢|除了|排除|别推|别给我|不考虑|不买)"
 _OTHER_BRAND = re.compile(
     r"换个?(?:牌子|品牌)|别的(?:牌子|品牌)|其他(?:牌子|品牌)|不要这个(?:牌子|品牌)|不喜欢这个(?:牌子|品牌)"
@@ -115,13 +116,13 @@ class ValidateShopSlots(ValidationAction):
         answering = bool(tracker.get_slot("asked"))
         shown_before = bool(tracker.get_slot("shown_items"))
         changed = False
-        for key in ("category", "brand", "recipient"):
+        for key in ("category", "brand", "recipient", "interest"):
             value, before = now.get(key), previous_value(tracker, key)
             if not value or value == before:
                 continue
             if before is not None and key != "recipient":
                 changed = True  # 运动鞋 -> 耳机, 华为 -> 苹果
-            elif key == "category" and shown_before and not answering:
+            elif key in ("category", "interest") and shown_before and not answering:
                 changed = True  # products were shown for another need
             elif key == "recipient" and intent == "ask_recommendation":
                 changed = True  # a gift for someone else
@@ -131,6 +132,10 @@ class ValidateShopSlots(ValidationAction):
             changed = True  # 我妈喜欢做饭 after a search for phones
         if not changed:
             return []
+        text = tracker.latest_message.get("text") or ""
+        if "recipient" not in now and _SAME_PERSON.search(text):
+            # 她喜欢做饭 / 他更想要耳机: another thing for the same person, within the same budget.
+            return self._resets(tracker, {**now, **_kept(tracker, GIFT_SLOTS)})
         return self._resets(tracker, now)
 
     def _resets(self, tracker: Tracker, now: dict[str, Any]) -> list[EventType]:

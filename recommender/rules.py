@@ -67,6 +67,12 @@ def relax(filters: Filters, step: str) -> Filters:
     raise ValueError(step)
 
 
+def within_budget(price: float, filters: Filters) -> bool:
+    return (filters.price_min is None or price >= filters.price_min) and (
+        filters.price_max is None or price <= filters.price_max
+    )
+
+
 def is_active(filters: Filters, step: str) -> bool:
     return bool(
         {

@@ -943,22 +943,34 @@ class RecommenderService:
         new_items: np.ndarray | None = None,
     ) -> RecommendationResult:
         catalog = st.catalog
+
+        def mask_of(chosen: Filters) -> np.ndarray:
+            mask = rules.filter_mask(catalog, chosen)
+            if exclude:
+                mask[list(exclude)] = False
+            return mask & np.isfinite(total)
+
         relaxed: list[str] = []
         active = filters
-        mask = rules.filter_mask(catalog, active)
-        if exclude:
-            mask[list(exclude)] = False
-        mask &= np.isfinite(total)
+        mask = mask_of(active)
         for step in rules.RELAX_ORDER:
             if mask.any():
                 break
             if rules.is_active(active, step):
                 active = rules.relax(active, step)
                 relaxed.append(step)
-                mask = rules.filter_mask(catalog, active)
-                if exclude:
-                    mask[list(exclude)] = False
-                mask &= np.isfinite(total)
+                mask = mask_of(active)
+        # Dropped on the way but not needed: a gift for 女朋友 under ¥500 with no phone that
+        # cheap needs the budget dropped, not the audience too. The most important come back
+        # first.
+        for step in reversed(relaxed[:-1]):
+            fewer = [s for s in relaxed if s != step]
+            trial = filters
+            for dropped in fewer:
+                trial = rules.relax(trial, dropped)
+            trial_mask = mask_of(trial)
+            if trial_mask.any():
+                relaxed, active, mask = fewer, trial, trial_mask
         if not mask.any():
             return RecommendationResult([], "no_match", tuple(relaxed))
         scores = np.where(mask, total, -np.inf)
@@ -1001,6 +1013,8 @@ class RecommenderService:
         anchors = self._anchors(st, shopper, page) if shopper is not None else {}
         items = []
         for idx in page:
+            # Relaxed budgets bring items outside it; those are not "符合你的预算".
+            in_budget = budget_given and rules.within_budget(float(catalog.price[idx]), filters)
             source = (
                 "promoted"
                 if idx in promoted_used
@@ -1008,7 +1022,7 @@ class RecommenderService:
                 if idx in new_used
                 else _top_source(parts, idx)
             )
-            reason = self._reason(st, source, idx, shopper, anchors.get(idx, anchor), budget_given)
+            reason = self._reason(st, source, idx, shopper, anchors.get(idx, anchor), in_budget)
             items.append(
                 Recommendation(
                     catalog.items.ids[idx],

@@ -193,3 +193,21 @@ async def test_an_interest_the_category_does_not_serve_replaces_it_but_keeps_the
     # An interest the category serves refines it and changes nothing else.
     slots = await validate("她喜欢慢跑", "refine_search", {**before, "category": "运动鞋"})
     assert slots == {"interest": "跑步"}
+
+
+async def test_a_new_interest_after_a_page_starts_a_new_need_unless_said_of_the_same_person(
+    store: Runtime,
+) -> None:
+    before = {
+        "recipient": "宝宝",
+        "interest": "做饭",
+        "price_max": 200.0,
+        "shown_items": [{"id": "k1", "category": "空气炸锅", "price": 259.0}],
+    }
+    slots = await validate("我喜欢马拉松，有什么推荐", "ask_recommendation", before)
+    assert slots["interest"] == "跑步"
+    assert slots["recipient"] is None and slots["price_max"] is None
+    # Even read as a new request, 她 is the person the gift is for.
+    slots = await validate("她平时喜欢慢跑", "ask_recommendation", before)
+    assert slots["interest"] == "跑步" and slots["shown_items"] is None
+    assert "recipient" not in slots and "price_max" not in slots

@@ -109,6 +109,26 @@ def test_excluded_tags_are_left_out_and_relaxed_first(factory: sessionmaker) -> 
     assert all(float(p.price) <= 500 for p in _products(factory, _ids(res)))
 
 
+def test_only_what_must_give_way_is_relaxed_and_reasons_stay_true(
+    factory: sessionmaker,
+) -> None:
+    with session_scope(factory) as s:
+        for p in s.scalars(select(Product).where(Product.category == "耳机")):
+            p.tags = ["男款"] if p.brand != "漫步者" else ["女款"]
+        cheapest = min(
+            float(p.price) for p in s.scalars(select(Product).where(Product.category == "耳机"))
+        )
+    svc = RecommenderService(factory)
+    # Nothing is that cheap, whoever it is for: the budget goes, the audience stays.
+    f = Filters(category="耳机", price_max=cheapest - 1, exclude_tags=("男款",))
+    res = svc.recommend("u1", 5, context={"price_max": cheapest - 1}, filters=f)
+    assert res.relaxed == ("price",)
+    products = _products(factory, _ids(res))
+    assert products and {p.brand for p in products} == {"漫步者"}
+    # Over the budget just relaxed, none of them is said to fit it.
+    assert not any("预算" in r.reason for r in res.items), [r.reason for r in res.items]
+
+
 def test_out_of_stock_items_never_shown(factory: sessionmaker) -> None:
     with session_scope(factory) as s:
         for p in s.scalars(select(Product).where(Product.category == "耳机")):
