@@ -750,9 +750,11 @@ class RecommenderService:
         for value in parts.values():
             total += value
         if _has_budget(context):  # price_fit is all ones without a budget
-            total = total * price_fit(
-                st.catalog.price, context.get("price_min"), context.get("price_max")
-            )
+            fit = price_fit(st.catalog.price, context.get("price_min"), context.get("price_max"))
+            # Scaled down when positive, and stepped back by how far out of budget: a product
+            # nobody bought (score 0) or one the shopper's taste scores below 0 must not stand
+            # level with, or above, one just over the budget.
+            total = np.where(total > 0, total * fit, total) - (1.0 - fit)
         # Items the shopper already looked at step back (not out): the page should mostly bring
         # something new, but a much-viewed item can still come back.
         if shopper.events:
@@ -982,6 +984,10 @@ class RecommenderService:
         final = scores[pool].astype(np.float64)
         if shopper is not None and self.ranker is not None and len(pool):
             probs = self._probabilities(st, shopper, pool)
+            if budget_given:
+                # The ranker knows nothing of the budget: over a relaxed one, the nearest
+                # alternatives should be the nearest in price too, not a ¥4,999 phone for ¥500.
+                probs = probs * price_fit(catalog.price[pool], filters.price_min, filters.price_max)
             final = 0.5 * _unit(final) + 0.5 * _unit(probs)
         order = pool[np.argsort(-final, kind="stable")]
         final_by_idx = dict(zip(pool.tolist(), final.tolist(), strict=False))

@@ -127,6 +127,14 @@ def test_only_what_must_give_way_is_relaxed_and_reasons_stay_true(
     assert products and {p.brand for p in products} == {"漫步者"}
     # Over the budget just relaxed, none of them is said to fit it.
     assert not any("预算" in r.reason for r in res.items), [r.reason for r in res.items]
+    # The nearest alternatives, nearest in price first.
+    with factory() as s:
+        allowed = sorted(
+            float(p.price)
+            for p in s.scalars(select(Product).where(Product.category == "耳机"))
+            if p.brand == "漫步者" and p.stock > 0
+        )
+    assert [float(p.price) for p in products][:2] == allowed[:2]
 
 
 def test_out_of_stock_items_never_shown(factory: sessionmaker) -> None:
