@@ -62,6 +62,8 @@ class Lexicon:
     # interest -> what shoppers say for it, and the categories that suit it
     interest_words: dict[str, list[str]] = field(default_factory=dict)
     interest_categories: dict[str, list[str]] = field(default_factory=dict)
+    # interest -> product tags it favours within any category (打游戏 -> 游戏)
+    interest_tags: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._alias: dict[str, dict[str, str]] = {}
@@ -111,6 +113,7 @@ class Lexicon:
             recipient_uses={str(k): str(v) for k, v in mapping("recipient_uses").items()},
             interest_words=_lists(mapping("interest_words")),
             interest_categories=_lists(mapping("interest_categories")),
+            interest_tags=_lists(mapping("interest_tags")),
             line_categories={
                 str(line): str(category)
                 for per_category in (getattr(vocab, "brand_lines", None) or {}).values()

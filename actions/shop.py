@@ -523,8 +523,8 @@ class ActionSearchProducts(ShopAction):
             context = {
                 **{k: v for k, v in query.items() if v},
                 "recipient": recipient,
-                "interest": interest,
-                "query": text,
+                # 打游戏 + 笔记本: the 游戏本 first (the content model weighs product tags).
+                "query": [text, *runtime.lexicon.interest_tags.get(interest or "", [])],
                 "shown": [i["id"] for i in previous],
             }
 

@@ -49,6 +49,7 @@ class Vocabulary:
     # interest -> the words shoppers say for it (做饭 -> 下厨, 烧菜) and the categories suiting it
     interest_words: dict[str, list[str]] = field(default_factory=dict)
     interest_categories: dict[str, list[str]] = field(default_factory=dict)
+    interest_tags: dict[str, list[str]] = field(default_factory=dict)
 
     def lines_for(self, brand: str, category: str) -> list[str]:
         return list(self.brand_lines.get(brand, {}).get(category, []))
@@ -170,7 +171,9 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         raise VocabularyError("'recipient_uses' must be a mapping recipient -> phrase")
     recipient_uses = {str(k): str(v) for k, v in raw_uses.items()}
     _require_known(recipient_uses, recipients, "recipient_uses", "recipient")
-    interest_words, interest_categories = _interests(raw.get("interests"), categories)
+    interest_words, interest_categories, interest_tags = _interests(
+        raw.get("interests"), categories
+    )
 
     brand_lines: dict[str, dict[str, list[str]]] = {}
     product_lines: dict[str, str] = {}
@@ -213,21 +216,23 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         recipient_uses=recipient_uses,
         interest_words=interest_words,
         interest_categories=interest_categories,
+        interest_tags=interest_tags,
     )
 
 
 def _interests(
     raw: Any, categories: dict[str, list[str]]
-) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Words and categories per interest, checked: a word names one interest and no category
-    (a catalog alias already says what is wanted), and every category exists."""
+) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
+    """Words, categories and favoured tags per interest, checked: a word names one interest and
+    no category (a catalog alias already says what is wanted), and every category exists."""
     if raw is None:
-        return {}, {}
+        return {}, {}, {}
     if not isinstance(raw, dict):
         raise VocabularyError("'interests' must be a mapping interest -> {words, categories}")
     aliases = {_fold(a) for name, variants in categories.items() for a in [name, *variants]}
     words: dict[str, list[str]] = {}
     suits: dict[str, list[str]] = {}
+    favoured: dict[str, list[str]] = {}
     owner: dict[str, str] = {}
     for interest, spec in raw.items():
         interest = str(interest)
@@ -247,4 +252,5 @@ def _interests(
                     f"interests: {word!r} belongs to both {owner[key]!r} and {interest!r}"
                 )
         words[interest], suits[interest] = said, kinds
-    return words, suits
+        favoured[interest] = _str_list(spec.get("tags"), f"interests.{interest}.tags")
+    return words, suits, favoured

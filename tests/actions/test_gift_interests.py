@@ -125,6 +125,25 @@ async def test_a_baby_is_bought_for_not_given_a_gift(store: Runtime) -> None:
     assert "给宝宝用的话" in text and "送宝宝" not in text
 
 
+async def test_an_interest_puts_the_products_made_for_it_first_within_a_named_category(
+    store: Runtime,
+) -> None:
+    headsets = [
+        {"id": f"h{n}", "title": f"华为 蓝牙耳机 {n}代", "category": "耳机", "price": 399}
+        for n in range(6)
+    ] + [{"id": "hg", "title": "华为 电竞耳机", "category": "耳机", "price": 399, "tags": ["游戏"]}]
+    add_products(store, headsets)
+    lexicon = replace(
+        store.lexicon,
+        interest_words={**store.lexicon.interest_words, "打游戏": ["开黑"]},
+        interest_categories={**store.lexicon.interest_categories, "打游戏": ["耳机"]},
+        interest_tags={"打游戏": ["游戏"]},
+    )
+    set_runtime(replace(store, lexicon=lexicon))
+    ids, _, _ = await page("我爱打游戏，推荐个耳机", {"category": "耳机", "interest": "打游戏"})
+    assert ids[0] == "hg", ids
+
+
 async def test_a_named_category_wins_over_the_gift_list(store: Runtime) -> None:
     ids, text, _ = await page("给我妈买个玩具", {"recipient": "妈妈", "category": "玩具"})
     assert ids and categories_of(store, ids) == {"玩具"}
