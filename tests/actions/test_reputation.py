@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from itertools import count
 from typing import Any
 
 import pytest
@@ -15,8 +14,9 @@ from actions.reputation import asks_reputation, reputation_reply, reputation_tex
 from actions.runtime import Runtime
 from actions.shop import ActionProductDetail
 from shopbot.db import repo
-from shopbot.db.models import Event, Order, OrderItem, Product, utcnow
+from shopbot.db.models import Event, Product, utcnow
 from tests.actions.conftest import make_tracker, slot_events, texts
+from tests.support.orders import add_order
 from tests.support.sqlcount import count_statements
 
 SHOWN = [
@@ -24,7 +24,6 @@ SHOWN = [
     {"id": "s2", "title": "耐克 Revolution 跑鞋", "price": 299.0, "category": "运动鞋"},
     {"id": "s3", "title": "阿迪达斯 Ultraboost", "price": 899.0, "category": "运动鞋"},
 ]
-_order_ids = count(1)
 
 
 def buy(
@@ -38,23 +37,9 @@ def buy(
 ) -> None:
     """`times` orders of `items` by `shopper`, `days_ago` days ago, now in `status`."""
     with shop.session_factory() as session:
-        repo.ensure_shopper(session, shopper)
         for _ in range(times):
-            order_id = f"o{next(_order_ids):06d}"
-            session.add(
-                Order(
-                    id=order_id,
-                    shopper_id=shopper,
-                    total=0,
-                    status=status,
-                    created_at=utcnow() - timedelta(days=days_ago),
-                )
-            )
-            session.flush()
-            session.add_all(
-                OrderItem(order_id=order_id, product_id=pid, quantity=qty, unit_price=1)
-                for pid, qty in items.items()
-            )
+            created_at = utcnow() - timedelta(days=days_ago)
+            add_order(session, shopper, items, created_at=created_at, status=status, unit_price=1)
         session.commit()
 
 

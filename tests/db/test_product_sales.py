@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from itertools import count
 
 import pytest
 from sqlalchemy.orm import Session
 
 from shopbot.db import repo
-from shopbot.db.models import Order, OrderItem, Product, utcnow
+from shopbot.db.models import Product, utcnow
+from tests.support.orders import add_order
 
 NOW = utcnow().replace(microsecond=0)
 SINCE = NOW - timedelta(days=30)
-_order_ids = count(1)
 
 
 def add_products(session: Session, category: str, ids: Sequence[str]) -> None:
@@ -44,23 +43,7 @@ def buy(
     status: str = "delivered",
 ) -> None:
     """An order as checkout leaves it, `days_ago` days before NOW, now in `status`."""
-    repo.ensure_shopper(session, shopper)
-    order_id = f"o{next(_order_ids):06d}"
-    session.add(
-        Order(
-            id=order_id,
-            shopper_id=shopper,
-            total=100 * sum(items.values()),
-            status=status,
-            created_at=NOW - timedelta(days=days_ago),
-        )
-    )
-    session.flush()
-    session.add_all(
-        OrderItem(order_id=order_id, product_id=pid, quantity=qty, unit_price=100)
-        for pid, qty in items.items()
-    )
-    session.flush()
+    add_order(session, shopper, items, created_at=NOW - timedelta(days=days_ago), status=status)
 
 
 @pytest.fixture
