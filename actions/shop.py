@@ -664,6 +664,7 @@ class ActionSearchProducts(ShopAction):
         interest: str | None = None,
     ) -> tuple[str, str, list[dict[str, str]]] | None:
         """The one question that matters, if any; never the same one twice in a row."""
+        lexicon = get_runtime().lexicon
         has_need = bool(interest) or any(
             query.get(k) for k in ("category", "brand", "color", "size")
         )
@@ -674,7 +675,7 @@ class ActionSearchProducts(ShopAction):
             and not recipient
             and "category" not in asked
         ):
-            options = category_suggestions(get_runtime().lexicon)
+            options = category_suggestions(lexicon)
             return (
                 "category",
                 "想看哪一类呢？比如" + "、".join(options) + "～",
@@ -683,8 +684,8 @@ class ActionSearchProducts(ShopAction):
         if recipient and not has_need and not has_budget and "budget" not in asked:
             return (
                 "budget",
-                f"{for_whom(get_runtime().lexicon, recipient)}的话，预算大概多少呢？"
-                if recipient in get_runtime().lexicon.recipient_uses
+                f"{lexicon.recipient_uses[recipient]}的话，预算大概多少呢？"
+                if recipient in lexicon.recipient_uses
                 else f"给{recipient}挑礼物呀🎁 预算大概多少呢？",
                 [
                     {"title": title, "payload": f'/refine_search{{"price": "{price}"}}'}
@@ -914,32 +915,27 @@ class ActionProductDetail(ItemAction):
     def act_on(self, turn: ItemTurn) -> list[EventType]:
         click = repo.NewEvent(type="click", product_id=turn.product.id)
         record(turn.session, turn.shopper_id, turn.tracker, click)
-        text = turn.tracker.latest_message.get("text") or ""
-        # 第二个保修多久 read as a detail question still gets the service answer for that item.
-        service = [t for t in topics_in(text, timing=False) if t != "order"]
         turn.dispatcher.utter_message(
-            # 销量怎么样 / 口碑好吗 get sales figures; checked before the service topics, which
-            # would read 退款率高吗 as a returns question.
-            text=reputation_reply(
-                turn.session,
-                turn.product,
-                text,
-                name=device_name(turn.runtime.lexicon, turn.product),
-            )
-            if asks_reputation(text)
-            else "\n".join(answer_lines(store_policies(), service, turn.product, text))
-            if service
-            else detail_text(
-                turn.product,
-                text,
-                attribute_matcher(turn.runtime.lexicon).find(text),
-            ),
+            text=self._answer(turn, turn.tracker.latest_message.get("text") or ""),
             buttons=[
                 {"title": "加入购物车", "payload": "/add_to_cart"},
                 {"title": "看相似", "payload": "/ask_similar"},
             ],
         )
         return [SlotSet("focus_item", turn.product.id)]
+
+    @staticmethod
+    def _answer(turn: ItemTurn, text: str) -> str:
+        # 销量怎么样 / 口碑好吗 get sales figures; checked before the service topics, which
+        # would read 退款率高吗 as a returns question.
+        if asks_reputation(text):
+            name = device_name(turn.runtime.lexicon, turn.product)
+            return reputation_reply(turn.session, turn.product, text, name=name)
+        # 第二个保修多久 read as a detail question still gets the service answer for that item.
+        service = [t for t in topics_in(text, timing=False) if t != "order"]
+        if service:
+            return "\n".join(answer_lines(store_policies(), service, turn.product, text))
+        return detail_text(turn.product, text, attribute_matcher(turn.runtime.lexicon).find(text))
 
 
 def parse_quantity(text: str) -> int:

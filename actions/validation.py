@@ -109,7 +109,7 @@ class ValidateShopSlots(ValidationAction):
         now = {e["name"]: e.get("value") for e in events if e.get("event") == "slot"}
         if intent == "refine_search" and self._interest_leaves_category(tracker, now):
             # 她其实更喜欢做饭 on a page of headphones: the same gift and budget, other things.
-            return self._resets(tracker, {**now, **_kept(tracker, GIFT_SLOTS)})
+            return self._resets(tracker, now, same_person=True)
         if intent not in {"search_product", "ask_recommendation"}:
             return []
         # While we are asking (budget for a gift, say) the answer completes the same need.
@@ -133,13 +133,17 @@ class ValidateShopSlots(ValidationAction):
         if not changed:
             return []
         text = tracker.latest_message.get("text") or ""
-        if "recipient" not in now and _SAME_PERSON.search(text):
-            # 她喜欢做饭 / 他更想要耳机: another thing for the same person, within the same budget.
-            return self._resets(tracker, {**now, **_kept(tracker, GIFT_SLOTS)})
-        return self._resets(tracker, now)
+        # 她喜欢做饭 / 他更想要耳机: another thing for the same person, within the same budget.
+        same_person = "recipient" not in now and bool(_SAME_PERSON.search(text))
+        return self._resets(tracker, now, same_person=same_person)
 
-    def _resets(self, tracker: Tracker, now: dict[str, Any]) -> list[EventType]:
-        """Clear the old need's slots that this message does not set."""
+    def _resets(
+        self, tracker: Tracker, now: dict[str, Any], *, same_person: bool = False
+    ) -> list[EventType]:
+        """Clear the old need's slots that this message does not set (and, for the same
+        person, the recipient and budget neither)."""
+        if same_person:
+            now = {**now, **_kept(tracker, GIFT_SLOTS)}
         text = tracker.latest_message.get("text") or ""
         if not (negated_brands(text, self._lexicon()) or _OTHER_BRAND.search(text)):
             # validate_brand restates the exclusions with every brand; only 不要X says them.
