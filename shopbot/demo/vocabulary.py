@@ -91,6 +91,11 @@ def _mapping(raw: dict[str, Any], key: str) -> dict[str, list[str]]:
     return {str(k): _str_list(v, f"{key}.{k}") for k, v in value.items()}
 
 
+def _optional_mapping(raw: dict[str, Any], key: str) -> dict[str, list[str]]:
+    """`key`'s mapping when the file has one, else none; present, it must be well formed."""
+    return _mapping(raw, key) if raw.get(key) is not None else {}
+
+
 def _require_known(names: Iterable[str], known: Container[str], where: str, what: str) -> None:
     for name in names:
         if name not in known:
@@ -129,9 +134,7 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
     recipients = _mapping(raw, "recipients")
     accessories = _mapping(raw, "accessories")
     # Optional: a store whose products carry no audience tags has nothing to leave out.
-    recipient_excludes = (
-        _mapping(raw, "recipient_excludes") if raw.get("recipient_excludes") is not None else {}
-    )
+    recipient_excludes = _optional_mapping(raw, "recipient_excludes")
     sizes = _str_list(raw.get("sizes"), "sizes")
     materials = _str_list(raw.get("materials"), "materials")
 
@@ -142,27 +145,20 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
         ("recipients", recipients),
     ):
         _check_unique_aliases(kind, table)
+    _require_known(category_brands, categories, "category_brands", "category")
     for category, names in category_brands.items():
-        if category not in categories:
-            raise VocabularyError(f"category_brands: unknown category {category!r}")
-        for brand in names:
-            if brand not in brands:
-                raise VocabularyError(f"category_brands.{category}: unknown brand {brand!r}")
+        _require_known(names, brands, f"category_brands.{category}", "brand")
     for category in categories:
         if not category_brands.get(category):
             raise VocabularyError(f"category {category!r} has no brands in category_brands")
     for category, extras in accessories.items():
         _require_known([category, *extras], categories, "accessories", "category")
 
-    fitted_accessories = (
-        _mapping(raw, "fitted_accessories") if raw.get("fitted_accessories") is not None else {}
-    )
+    fitted_accessories = _optional_mapping(raw, "fitted_accessories")
     for accessory, devices in fitted_accessories.items():
         _require_known([accessory, *devices], categories, "fitted_accessories", "category")
     _require_known(recipient_excludes, recipients, "recipient_excludes", "recipient")
-    recipient_gifts = (
-        _mapping(raw, "recipient_gifts") if raw.get("recipient_gifts") is not None else {}
-    )
+    recipient_gifts = _optional_mapping(raw, "recipient_gifts")
     _require_known(recipient_gifts, recipients, "recipient_gifts", "recipient")
     for recipient, names in recipient_gifts.items():
         _require_known(names, categories, f"recipient_gifts.{recipient}", "category")
