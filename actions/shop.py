@@ -256,6 +256,7 @@ def _filters(
     exclude_items: Iterable[str] = (),
     exclude_tags: Iterable[str] = (),
     categories: Iterable[str] = (),
+    suited: str | None = None,
 ) -> Any:
     from recommender.service import Filters
 
@@ -271,6 +272,7 @@ def _filters(
         in_stock=True,
         exclude_items=frozenset(exclude_items),
         exclude_tags=tuple(exclude_tags),
+        suited=suited if categories else None,
     )
 
 
@@ -287,20 +289,14 @@ def for_whom(lexicon: Any, recipient: str) -> str:
     return lexicon.recipient_uses.get(recipient) or f"送{recipient}"
 
 
-def suited_reason(lexicon: Any, reason: str, recipient: str | None, interest: str | None) -> str:
-    """符合你说的要求 says little on a page chosen for a gift or an interest: say for whom."""
+def suited_phrase(lexicon: Any, recipient: str | None, interest: str | None) -> str | None:
+    """What a page chosen for a gift or an interest says for each item: for whom it suits."""
     if interest:
         who = recipient if recipient and recipient != "自己" else "你"
-        why = f"适合喜欢{interest}的{who}"
-    elif recipient:
-        why = f"{for_whom(lexicon, recipient)}很合适"
-    else:
-        return reason
-    if reason == "符合你说的要求":
-        return why
-    if reason == "符合你的预算和偏好":
-        return f"{why}，符合你的预算"
-    return reason
+        return f"适合喜欢{interest}的{who}"
+    if recipient:
+        return f"{for_whom(lexicon, recipient)}很合适"
+    return None
 
 
 def colour_words(color: str, lexicon: Any) -> list[str]:
@@ -529,6 +525,7 @@ class ActionSearchProducts(ShopAction):
             }
 
             audience = runtime.lexicon.unsuitable_tags(recipient)
+            why = suited_phrase(runtime.lexicon, recipient, interest)
             # 还要个手机壳 after choosing a phone: only cases that fit it (and universal ones).
             anchor = accessory_anchor(
                 session, tracker, shopper_id, runtime.lexicon, query["category"], text
@@ -540,7 +537,7 @@ class ActionSearchProducts(ShopAction):
                     shopper_id,
                     PAGE * 2,
                     context=context,
-                    filters=_filters(query, [*leave_out, *unfit], audience, kinds),
+                    filters=_filters(query, [*leave_out, *unfit], audience, kinds, why),
                 )
 
             result = recommend(exclude)
@@ -553,11 +550,6 @@ class ActionSearchProducts(ShopAction):
             relaxed = tuple(result.relaxed or ())
             color = query.get("color") if "color" not in relaxed else None
             recs = ranked_for_request(result.items, text, color, runtime.lexicon, session)
-            if kinds and "category" not in relaxed:
-                recs = [
-                    replace(r, reason=suited_reason(runtime.lexicon, r.reason, recipient, interest))
-                    for r in recs
-                ]
             intro = (
                 self._intro(intent, query, recipient, kind, interest if kinds else None)
                 if not relaxed

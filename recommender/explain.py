@@ -29,6 +29,9 @@ def reason_for(source: str, **info: Any) -> str:
     if source == "content":
         return f"和「{anchor}」风格相近" if anchor else "符合你的偏好"
     if source == "preference":
+        suited = str(info.get("suited") or "")
+        if suited:
+            return f"{suited}，符合你的预算" if info.get("budget") else suited
         return "符合你的预算和偏好" if info.get("budget") else "符合你说的要求"
     if source == "budget":
         return "符合你的预算"

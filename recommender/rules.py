@@ -63,7 +63,7 @@ def relax(filters: Filters, step: str) -> Filters:
     if step == "price":
         return replace(filters, price_min=None, price_max=None)
     if step == "category":
-        return replace(filters, category=None, categories=())
+        return replace(filters, category=None, categories=(), suited=None)
     raise ValueError(step)
 
 

@@ -61,6 +61,9 @@ class Filters:
     exclude_items: frozenset[str] = frozenset()
     # Products carrying any of these tags are left out (a gift for 妈妈: no 男款).
     exclude_tags: tuple[str, ...] = ()
+    # Why `categories` suit the shopper (送妈妈很合适, 适合喜欢做饭的妈妈): a preference match
+    # says it instead of the bare 符合你说的要求, and it goes when the categories are relaxed.
+    suited: str | None = None
 
 
 @dataclass(frozen=True)
@@ -1028,7 +1031,9 @@ class RecommenderService:
                 if idx in new_used
                 else _top_source(parts, idx)
             )
-            reason = self._reason(st, source, idx, shopper, anchors.get(idx, anchor), in_budget)
+            reason = self._reason(
+                st, source, idx, shopper, anchors.get(idx, anchor), in_budget, active.suited
+            )
             items.append(
                 Recommendation(
                     catalog.items.ids[idx],
@@ -1080,6 +1085,7 @@ class RecommenderService:
         shopper: _Shopper | None,
         anchor: str | None,
         budget: bool,
+        suited: str | None = None,
     ) -> str:
         info: dict[str, Any] = {"category": st.catalog.category[idx], "anchor": anchor}
         if shopper is not None and source in ("bundle", "bought_together") and shopper.cart:
@@ -1088,6 +1094,7 @@ class RecommenderService:
             info["in_cart"] = True
         if source == "preference":
             info["budget"] = budget
+            info["suited"] = suited
         text = reason_for(source, **info)
         if budget and source not in ("preference", "budget"):
             text += "，符合你的预算"

@@ -137,6 +137,19 @@ def test_only_what_must_give_way_is_relaxed_and_reasons_stay_true(
     assert [float(p.price) for p in products][:2] == allowed[:2]
 
 
+def test_a_gift_page_says_for_whom_until_its_categories_give_way(factory: sessionmaker) -> None:
+    svc = RecommenderService(factory)
+    gift = Filters(categories=("耳机", "零食"), price_max=250, suited="送妈妈很合适")
+    res = svc.recommend(None, 6, context={"price_max": 250, "query": ["耳机"]}, filters=gift)
+    reasons = [r.reason for r in res.items if r.source == "preference"]
+    assert reasons and all(r == "送妈妈很合适，符合你的预算" for r in reasons), reasons
+    # Nothing of those kinds is left: what comes instead is not said to suit her.
+    gone = Filters(categories=("手表",), suited="送妈妈很合适")
+    res = svc.recommend(None, 6, context={"query": ["手表"]}, filters=gone)
+    assert res.relaxed == ("category",) and res.items
+    assert not any("妈妈" in r.reason for r in res.items), [r.reason for r in res.items]
+
+
 def test_out_of_stock_items_never_shown(factory: sessionmaker) -> None:
     with session_scope(factory) as s:
         for p in s.scalars(select(Product).where(Product.category == "耳机")):
