@@ -18,6 +18,9 @@ from shopbot.demo.config import SimulationConfig, load_product_spec, load_simula
 from shopbot.demo.vocabulary import Vocabulary, load_vocabulary
 
 NEW_TAG_DAYS = 21
+# A title that says it is for children (儿童款 保温杯, 儿童礼物) gets the 儿童款 tag, so a gift for
+# an adult can leave it out the way a gift for 妈妈 leaves out 男款.
+KIDS_WORDS = ("儿童", "童书")
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,8 @@ class _Builder:
             tags = [t for t in tags if t != "国潮"]
         if gender:
             tags.append("男款" if gender == "M" else "女款")
+        if any(word in title for word in KIDS_WORDS):
+            tags.append("儿童款")
         created = self.created_at()
         if created >= self.config.end - timedelta(days=NEW_TAG_DAYS):
             tags.append("新品")

@@ -116,3 +116,12 @@ def test_stock_tags_and_arrivals(catalog: Catalog) -> None:
     assert sum("爆款" in p["tags"] for p in products) >= len(products) // 15
     # 国潮 is for domestic brands only.
     assert not [p for p in products if "国潮" in p["tags"] and p["brand"] in {"耐克", "苹果"}]
+
+
+def test_childrens_products_are_tagged_so_an_adults_gift_can_leave_them_out(
+    catalog: Catalog,
+) -> None:
+    kids = [p for p in catalog.products if "儿童款" in p["tags"]]
+    assert kids and {p["category"] for p in kids} >= {"保温杯", "玩具"}
+    assert all("儿童" in p["title"] or "童书" in p["title"] for p in kids)
+    assert not [p for p in catalog.products if "儿童" in p["title"] and p not in kids]

@@ -95,12 +95,13 @@ def test_inconsistent_file_is_rejected_with_a_clear_error(tmp_path: Path) -> Non
 
 def test_gifts_leave_out_what_does_not_suit_the_recipient(tmp_path: Path) -> None:
     vocab = load_vocabulary()
-    assert vocab.recipient_excludes["妈妈"] == ["男款"]
+    assert vocab.recipient_excludes["妈妈"] == ["男款", "儿童款"]
+    assert vocab.recipient_excludes["领导"] == ["儿童款"]
     assert vocab.recipient_excludes["儿子"] == ["女款"]
     assert set(vocab.recipient_excludes) <= set(vocab.recipients)
     text = CATALOG_PATH.read_text(encoding="utf-8")
     bad = tmp_path / "catalog.yml"
-    bad.write_text(text.replace("  妈妈: [男款]", "  舅舅: [女款]", 1), "utf-8")
+    bad.write_text(text.replace("  妈妈: [男款, 儿童款]", "  舅舅: [女款]", 1), "utf-8")
     with pytest.raises(VocabularyError, match="舅舅"):
         load_vocabulary(bad)
 
