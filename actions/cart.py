@@ -29,6 +29,8 @@ from actions.shop import (
     channel_of,
     last_listing,
     parse_quantity,
+    quantity_change,
+    set_cart_quantity,
     shopper_of,
     shown,
     target_item,
@@ -175,6 +177,22 @@ class ActionRemoveFromCart(ShopAction):
                     buttons=which_buttons(items),
                 )
                 return []
+            change = quantity_change(tracker.latest_message.get("text"))
+            if change is not None and change[1] > 0:
+                if len(meant.items) > 1:
+                    # 耳机删掉一个 with two pairs of headphones in the cart: which one?
+                    lines, _, total = cart_lines(items)
+                    dispatcher.utter_message(
+                        text=f"要减哪一个呢？购物车里现在是：\n{lines}\n合计{replies.yuan(total)}",
+                        buttons=which_buttons(meant.items),
+                    )
+                    return []
+                item = meant.items[0]
+                kind, count = change
+                keep = count if kind == "keep" else item.quantity - count
+                if keep >= 1:
+                    set_cart_quantity(dispatcher, session, shopper_id, item, keep)
+                    return [SlotSet("checkout_cart", None)]
             titles = [i.product.title for i in meant.items]
             for item in meant.items:
                 repo.cart_remove(session, shopper_id, item.product_id, channel=channel_of(tracker))

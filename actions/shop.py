@@ -55,6 +55,14 @@ _QUANTITY = re.compile(
     r"(?<![第\d一二两三四五六七八九十百])(\d+|[一二两三四五六七八九十百]+)\s*"
     r"(?:件|个|双|台|份|只|部|条|盒|瓶)"
 )
+_COUNT = r"(\d+|[一二两三四五六七八九十]+)\s*(?:件|个|双|台|份|只|部|条|盒|瓶|套|支|本)"
+# 耳机少要一个 / 删掉两件: that many fewer. 只要一个 / 改成两件 / 一个就够了: that many left.
+_FEWER = re.compile(
+    rf"(?:少(?:要|买|拿|来)?|减(?:掉|少|去)?|删(?:掉|除)?|去掉|拿掉|拿出|退掉)\s*{_COUNT}"
+)
+_KEEP = re.compile(
+    rf"(?:只要|只留|只买|留|改成|改为|换成|变成|数量改?[成为])\s*{_COUNT}|{_COUNT}就(?:够|行|好|可以)"
+)
 
 
 # --- shared plumbing -------------------------------------------------------------------------
@@ -939,6 +947,39 @@ def parse_quantity(text: str) -> int:
     return max(1, min(value, 99))
 
 
+def quantity_change(text: str | None) -> tuple[str, int] | None:
+    """("fewer", n) for 少要一个, ("keep", n) for 只要两个; None when no count is said."""
+    for kind, pattern in (("keep", _KEEP), ("fewer", _FEWER)):
+        m = pattern.search(text or "")
+        if m:
+            raw = next(g for g in m.groups() if g)
+            value = int(raw) if raw.isdigit() else cn_to_number(raw)
+            if value is not None and value >= (1 if kind == "keep" else 0):
+                return kind, int(value)
+    return None
+
+
+def set_cart_quantity(
+    dispatcher: CollectingDispatcher,
+    session: Session,
+    shopper_id: str,
+    item: Any,
+    keep: int,
+) -> None:
+    """少要一个 / 只要两个 / 改成三个 on one cart line: that many of it, and the cart."""
+    title, had = item.product.title, item.quantity
+    if keep != had:
+        repo.cart_set_quantity(session, shopper_id, item.product_id, keep)
+    lines, count, total = cart_summary(session, shopper_id)
+    head = (
+        f"好的，「{title}」改成{keep}件了。" if keep != had else f"「{title}」现在就是{had}件哦～"
+    )
+    dispatcher.utter_message(
+        text=f"{head}购物车共{count}件：\n{lines}\n合计{replies.yuan(total)}",
+        buttons=[{"title": "去结算", "payload": "/checkout"}],
+    )
+
+
 def cart_summary(session: Session, shopper_id: str) -> tuple[str, int, float]:
     return cart_lines(repo.cart_items(session, shopper_id))
 
@@ -967,7 +1008,18 @@ class ActionAddToCart(ItemAction):
                 buttons=[{"title": "看相似", "payload": "/ask_similar"}],
             )
             return []
-        quantity = parse_quantity(turn.tracker.latest_message.get("text") or "")
+        text = turn.tracker.latest_message.get("text") or ""
+        change = quantity_change(text)
+        line = repo.cart_line(turn.session, turn.shopper_id, turn.product.id) if change else None
+        if change is not None and line is not None:
+            # 改成两个 / 只要一个 about what is already in the cart sets it; adding would
+            # leave three.
+            kind, count = change
+            keep = count if kind == "keep" else line.quantity - count
+            if keep >= 1:
+                set_cart_quantity(turn.dispatcher, turn.session, turn.shopper_id, line, keep)
+                return [SlotSet("focus_item", turn.product.id)]
+        quantity = parse_quantity(text)
         repo.cart_add(
             turn.session,
             turn.shopper_id,

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.normalize import parse_ordinal
+from actions.reputation import asks_reputation, reputation_reply
 from actions.runtime import Runtime
 from actions.service_answers import (
     OVERVIEW_BUTTONS,
@@ -28,12 +29,17 @@ from shopbot.db.models import Product
 from shopbot.policies import store_policies
 
 
-def referenced_product(session: Session, tracker: Tracker) -> Product | None:
-    """The shown item the message points at (这款 / 第二个 / a card's button), if it does."""
+def referenced(tracker: Tracker) -> bool:
+    """Whether the message points at a shown item (第二个, a card's button)."""
     has_id = any(
         e.get("entity") == "product_id" for e in tracker.latest_message.get("entities", []) or []
     )
-    if not has_id and parse_ordinal(tracker.latest_message.get("text")) is None:
+    return has_id or parse_ordinal(tracker.latest_message.get("text")) is not None
+
+
+def referenced_product(session: Session, tracker: Tracker) -> Product | None:
+    """The shown item the message points at (这款 / 第二个 / a card's button), if it does."""
+    if not referenced(tracker):
         return None
     item_id = target_item(tracker)
     if item_id is None:
@@ -53,6 +59,16 @@ class ActionStorePolicy(ShopAction):
         policies = store_policies()
         text = tracker.latest_message.get("text") or ""
         topics = topics_in(text)
+        focus = tracker.get_slot("focus_item")
+        if asks_reputation(text) and (focus or referenced(tracker)):
+            # 退货的人多吗 about the product in hand: its refunds, not the return terms.
+            with unit_of_work(runtime) as session:
+                product = referenced_product(session, tracker) or (
+                    repo.get_products(session, [focus]).get(focus) if focus else None
+                )
+                if product is not None:
+                    dispatcher.utter_message(text=reputation_reply(session, product, text))
+                    return [SlotSet("focus_item", product.id)]
         if not topics:
             dispatcher.utter_message(text=overview_text(policies), buttons=OVERVIEW_BUTTONS)
             return []

@@ -384,6 +384,27 @@ def cart_add(
     return item
 
 
+def cart_line(session: Session, shopper_id: str, product_id: str) -> CartItem | None:
+    return session.get(CartItem, (shopper_id, product_id))
+
+
+def cart_set_quantity(
+    session: Session, shopper_id: str, product_id: str, quantity: int
+) -> CartItem | None:
+    """Set a cart line's quantity (耳机只要一个); None when the line is not in the cart.
+
+    Fewer of a product is no turn against it: no remove_from_cart event, which the recommender
+    reads as one. Zero is cart_remove's job."""
+    if quantity < 1 or quantity > 999:
+        raise InvalidRequest("quantity must be between 1 and 999")
+    item = session.get(CartItem, (shopper_id, product_id))
+    if item is None:
+        return None
+    item.quantity = quantity
+    session.flush()
+    return item
+
+
 def cart_remove(
     session: Session, shopper_id: str, product_id: str, *, channel: str | None = None
 ) -> bool:

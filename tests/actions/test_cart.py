@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cart import ActionCheckout, ActionPlaceOrder, ActionRemoveFromCart
 from actions.replies import offer_name
 from actions.runtime import Runtime
-from actions.shop import ActionAddToCart, parse_quantity
+from actions.shop import ActionAddToCart, parse_quantity, quantity_change
 from shopbot.db import repo
 from shopbot.db.models import Event, Offer, OfferGrant, Order, Product
 from tests.actions.conftest import make_tracker, slot_events, texts
@@ -187,6 +187,76 @@ async def test_a_bare_removal_with_nothing_in_focus_asks_which(shop: Runtime) ->
     assert dispatcher.messages[0]["buttons"][1]["payload"] == (
         '/remove_from_cart{"product_id": "c1"}'
     )
+
+
+async def test_one_fewer_of_a_line_keeps_the_rest_of_it(shop: Runtime) -> None:
+    fill_cart(shop, ("s2", 1), ("c1", 3))
+    said, events, _ = await say(
+        ActionRemoveFromCart(),
+        "保温杯少要一个",
+        "remove_from_cart",
+        entities=[{"entity": "category", "value": "保温杯", "text": "保温杯"}],
+    )
+    assert cart(shop) == {"s2": 1, "c1": 2}
+    assert said.startswith("好的，「膳魔师 保温杯 500ml」改成2件了。购物车共3件")
+    assert slot_events(events) == {"checkout_cart": None}  # the summary is no longer the cart
+    # Fewer is not a turn against the product: no removal for the recommender to learn from.
+    with shop.session_factory() as session:
+        assert not session.query(Event).filter_by(type="remove_from_cart").count()
+    await say(
+        ActionRemoveFromCart(), "只要一个就行", "remove_from_cart", slots={"focus_item": "c1"}
+    )
+    assert cart(shop) == {"s2": 1, "c1": 1}
+    # Taking away as many as there are takes the line away.
+    said, _, _ = await say(
+        ActionRemoveFromCart(), "删掉一个", "remove_from_cart", slots={"focus_item": "c1"}
+    )
+    assert cart(shop) == {"s2": 1}
+    assert said.startswith("已从购物车删掉「膳魔师 保温杯 500ml」")
+
+
+async def test_one_fewer_of_a_kind_with_two_lines_asks_which(shop: Runtime) -> None:
+    fill_cart(shop, ("s2", 1), ("e2", 2), ("e1", 1))
+    said, _, dispatcher = await say(
+        ActionRemoveFromCart(),
+        "耳机删掉一个",
+        "remove_from_cart",
+        entities=[{"entity": "category", "value": "耳机", "text": "耳机"}],
+    )
+    assert cart(shop) == {"s2": 1, "e2": 2, "e1": 1}
+    assert said.startswith("要减哪一个呢？")
+    assert len(dispatcher.messages[0]["buttons"]) == 2
+
+
+async def test_setting_the_count_of_what_is_in_the_cart_does_not_add_to_it(
+    shop: Runtime,
+) -> None:
+    fill_cart(shop, ("c1", 1))
+    said, _, _ = await say(
+        ActionAddToCart(), "保温杯改成3个", "add_to_cart", slots={"focus_item": "c1"}
+    )
+    assert cart(shop) == {"c1": 3}
+    assert said.startswith("好的，「膳魔师 保温杯 500ml」改成3件了")
+    said, _, _ = await say(ActionAddToCart(), "来3个", "add_to_cart", slots={"focus_item": "c1"})
+    assert cart(shop) == {"c1": 6}  # no 改成 / 只要: three more
+
+
+@pytest.mark.parametrize(
+    ("text", "change"),
+    [
+        ("少要一个", ("fewer", 1)),
+        ("耳机删掉两件", ("fewer", 2)),
+        ("只要一个", ("keep", 1)),
+        ("数量改成3", None),  # no measure word: not sure it is a count
+        ("改成3个", ("keep", 3)),
+        ("两个就够了", ("keep", 2)),
+        ("删掉第一个", None),  # a position
+        ("第一个不要了", None),
+        ("清空购物车", None),
+    ],
+)
+def test_quantity_changes_are_read(text: str, change: tuple[str, int] | None) -> None:
+    assert quantity_change(text) == change
 
 
 async def test_clearing_the_cart_empties_it(shop: Runtime) -> None:

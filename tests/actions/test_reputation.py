@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from actions.reputation import asks_reputation, reputation_reply, reputation_text
 from actions.runtime import Runtime
 from actions.shop import ActionProductDetail
+from actions.store_policy import ActionStorePolicy
 from shopbot.db import repo
 from shopbot.db.models import Event, Product, utcnow
 from tests.actions.conftest import make_tracker, slot_events, texts
@@ -82,6 +83,9 @@ async def ask(text: str) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
         "大家觉得怎么样",
         "退货率高不高",
         "月销多少",
+        "退货的人多吗",
+        "退货多不多",
+        "退的多吗",
     ],
 )
 def test_sales_and_reputation_questions_are_recognised(text: str) -> None:
@@ -104,6 +108,8 @@ def test_sales_and_reputation_questions_are_recognised(text: str) -> None:
         "卖完了吗",
         "老顾客有优惠吗",
         "介绍下第一个",
+        "退货运费谁出",
+        "可以退货吗",
         "",
     ],
 )
@@ -181,6 +187,26 @@ async def test_refund_rate_is_set_against_the_category(shop: Runtime) -> None:
     assert "没有退款，同类退款率6%" in texts(second), texts(second)
     # One refund in ten against 6% is as expected: no worse than the others.
     assert "已完成的10单里有1单退款，和同类差不多" in texts(third), texts(third)
+
+
+async def test_asking_whether_many_return_it_is_about_the_product_not_the_terms(
+    shop: Runtime,
+) -> None:
+    buy(shop, "u1", {"s1": 1}, days_ago=5, times=9)
+    buy(shop, "u2", {"s1": 1}, days_ago=5, status="refunded", times=3)
+    buy(shop, "u3", {"s2": 1}, days_ago=5, times=20)
+    dispatcher = CollectingDispatcher()
+    # Read as a service question, as the NLU may: the product in focus still answers it.
+    tracker = make_tracker(
+        "退货的人多吗", "ask_policy", slots={"shown_items": SHOWN, "focus_item": "s1"}
+    )
+    events = await ActionStorePolicy().run(dispatcher, tracker, {})
+    assert "「耐克 Pegasus 跑鞋」" in texts(dispatcher) and "退款率25%" in texts(dispatcher)
+    assert slot_events(events)["focus_item"] == "s1"
+    # With nothing in hand it is the return terms.
+    dispatcher = CollectingDispatcher()
+    await ActionStorePolicy().run(dispatcher, make_tracker("退货的人多吗", "ask_policy"), {})
+    assert "退款率" not in texts(dispatcher) and "退" in texts(dispatcher)
 
 
 async def test_repeat_buyers_are_counted(shop: Runtime) -> None:
