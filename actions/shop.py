@@ -55,7 +55,7 @@ _QUANTITY = re.compile(
     r"(?<![第\d一二两三四五六七八九十百])(\d+|[一二两三四五六七八九十百]+)\s*"
     r"(?:件|个|双|台|份|只|部|条|盒|瓶)"
 )
-_COUNT = r"(\d+|[一二两三四五六七八九十]+)\s*(?:件|个|双|台|份|只|部|条|盒|瓶|套|支|本)"
+_COUNT = r"(\d+|[一二两三四五六七八九十]+)\s*(?:件|个|双|台|份|只|部|条|盒|瓶|套|支|本|包|袋|罐)"
 # 耳机少要一个 / 删掉两件: that many fewer. 只要一个 / 改成两件 / 一个就够了: that many left.
 _FEWER = re.compile(
     rf"(?:少(?:要|买|拿|来)?|减(?:掉|少|去)?|删(?:掉|除)?|去掉|拿掉|拿出|退掉)\s*{_COUNT}"
@@ -954,7 +954,7 @@ def quantity_change(text: str | None) -> tuple[str, int] | None:
         if m:
             raw = next(g for g in m.groups() if g)
             value = int(raw) if raw.isdigit() else cn_to_number(raw)
-            if value is not None and value >= (1 if kind == "keep" else 0):
+            if value is not None:
                 return kind, int(value)
     return None
 
@@ -965,15 +965,24 @@ def set_cart_quantity(
     shopper_id: str,
     item: Any,
     keep: int,
+    *,
+    channel: str | None = None,
 ) -> None:
-    """少要一个 / 只要两个 / 改成三个 on one cart line: that many of it, and the cart."""
+    """少要一个 / 只要两个 / 改成三个 on one cart line: that many of it (none takes the line
+    out), and the cart."""
     title, had = item.product.title, item.quantity
-    if keep != had:
+    if keep == 0:
+        repo.cart_remove(session, shopper_id, item.product_id, channel=channel)
+        head = f"已从购物车删掉「{title}」。"
+    elif keep != had:
         repo.cart_set_quantity(session, shopper_id, item.product_id, keep)
+        head = f"好的，「{title}」改成{keep}件了。"
+    else:
+        head = f"「{title}」现在就是{had}件哦～"
     lines, count, total = cart_summary(session, shopper_id)
-    head = (
-        f"好的，「{title}」改成{keep}件了。" if keep != had else f"「{title}」现在就是{had}件哦～"
-    )
+    if count == 0:
+        dispatcher.utter_message(text=head + "购物车空了～想再看看别的吗？")
+        return
     dispatcher.utter_message(
         text=f"{head}购物车共{count}件：\n{lines}\n合计{replies.yuan(total)}",
         buttons=[{"title": "去结算", "payload": "/checkout"}],
@@ -1011,14 +1020,26 @@ class ActionAddToCart(ItemAction):
         text = turn.tracker.latest_message.get("text") or ""
         change = quantity_change(text)
         line = repo.cart_line(turn.session, turn.shopper_id, turn.product.id) if change else None
-        if change is not None and line is not None:
-            # 改成两个 / 只要一个 about what is already in the cart sets it; adding would
-            # leave three.
+        if change is not None and (line is not None or change[0] == "fewer"):
+            # 改成两个 / 只要一个 about what is already in the cart sets it (adding would leave
+            # three), and 少要一个 never adds.
             kind, count = change
-            keep = count if kind == "keep" else line.quantity - count
-            if keep >= 1:
-                set_cart_quantity(turn.dispatcher, turn.session, turn.shopper_id, line, keep)
-                return [SlotSet("focus_item", turn.product.id)]
+            if line is None:
+                turn.dispatcher.utter_message(
+                    text=f"「{turn.product.title}」还不在购物车里哦～",
+                    buttons=[{"title": "看购物车", "payload": "/view_cart"}],
+                )
+            else:
+                keep = count if kind == "keep" else line.quantity - count
+                set_cart_quantity(
+                    turn.dispatcher,
+                    turn.session,
+                    turn.shopper_id,
+                    line,
+                    max(keep, 0),
+                    channel=channel_of(turn.tracker),
+                )
+            return [SlotSet("focus_item", turn.product.id)]
         quantity = parse_quantity(text)
         repo.cart_add(
             turn.session,

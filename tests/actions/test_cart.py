@@ -239,6 +239,15 @@ async def test_setting_the_count_of_what_is_in_the_cart_does_not_add_to_it(
     assert said.startswith("好的，「膳魔师 保温杯 500ml」改成3件了")
     said, _, _ = await say(ActionAddToCart(), "来3个", "add_to_cart", slots={"focus_item": "c1"})
     assert cart(shop) == {"c1": 6}  # no 改成 / 只要: three more
+    # 少要一个 read as adding (the words are close) still takes one away, and never adds.
+    said, _, _ = await say(ActionAddToCart(), "少要一个", "add_to_cart", slots={"focus_item": "c1"})
+    assert cart(shop) == {"c1": 5}
+    said, _, _ = await say(ActionAddToCart(), "少要5个", "add_to_cart", slots={"focus_item": "c1"})
+    assert cart(shop) == {}
+    assert said.startswith("已从购物车删掉「膳魔师 保温杯 500ml」。购物车空了")
+    said, _, _ = await say(ActionAddToCart(), "少要一个", "add_to_cart", slots={"focus_item": "c1"})
+    assert cart(shop) == {}
+    assert said.startswith("「膳魔师 保温杯 500ml」还不在购物车里哦")
 
 
 @pytest.mark.parametrize(
@@ -249,6 +258,7 @@ async def test_setting_the_count_of_what_is_in_the_cart_does_not_add_to_it(
         ("只要一个", ("keep", 1)),
         ("数量改成3", None),  # no measure word: not sure it is a count
         ("改成3个", ("keep", 3)),
+        ("改成0个", ("keep", 0)),
         ("两个就够了", ("keep", 2)),
         ("删掉第一个", None),  # a position
         ("第一个不要了", None),
