@@ -88,6 +88,7 @@ def describe_query(query: dict[str, Any]) -> str:
         parts.append(f"{yuan(hi)}以内")
     elif lo is not None:
         parts.append(f"{yuan(lo)}以上")
-    if query.get("exclude_brands"):
+    # With one brand asked for, the brands turned down earlier say nothing more.
+    if query.get("exclude_brands") and not query.get("brand"):
         parts.append("不要" + "、".join(query["exclude_brands"]))
     return " · ".join(parts)

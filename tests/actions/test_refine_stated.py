@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.replies import describe_query
 from actions.runtime import Runtime
 from actions.shop import ActionSearchProducts
 from tests.actions.conftest import add_products, make_tracker, payloads, slot_events, texts
@@ -126,3 +127,9 @@ async def test_asking_for_256g_shows_phones_with_that_storage(shop: Runtime) -> 
     )
     [payload] = payloads(dispatcher, "products")
     assert {i["id"] for i in payload["items"]} == {"f1", "f3"}
+
+
+async def test_brands_turned_down_are_not_restated_once_one_brand_is_asked_for() -> None:
+    turned_down = {"category": "手机", "exclude_brands": ["荣耀", "苹果"]}
+    assert describe_query(turned_down) == "手机 · 不要荣耀、苹果"
+    assert describe_query({**turned_down, "brand": "华为"}) == "华为 · 手机"
