@@ -41,7 +41,9 @@ PAGE = 5
 SORRY = "抱歉，系统开小差了😥 稍后再试试，或者说「转人工」找客服。"
 _CHEAPER = re.compile(r"便宜|太贵|贵了|低一?点|实惠|划算点|预算没那么多|价格低|省钱")
 _PRICIER = re.compile(r"贵一?点|高端|好一?点的|档次高|价位高|更好的")
-_OTHER_COLOR = re.compile(r"换个?颜色|别的颜色|其他颜色|颜色换|其它颜色|换个色")
+_OTHER_COLOR = re.compile(
+    r"换个?颜色|别的颜色|其他颜色|颜色换|其它颜色|换个色|别的色|其他色|其它色|换个色号|还有什么颜色"
+)
 # Asking for items other than those shown, which still holds next to a budget (换一批300以内的).
 _OTHER_ITEMS = re.compile(r"换一?批|换一?些|换个?(?:牌子|品牌)|别的|其他|其它|不一样")
 # Refinements relative to what was shown; the shown items that still fit may come back.
@@ -307,6 +309,13 @@ def suited_phrase(lexicon: Any, recipient: str | None, interest: str | None) -> 
     return None
 
 
+def colours_of(product: Product) -> list[str]:
+    """The colours a product comes in (its attributes hold one or a list)."""
+    raw = (product.attributes or {}).get("color")
+    values = raw if isinstance(raw, list) else [raw] if raw else []
+    return [str(c) for c in values]
+
+
 def colour_words(color: str, lexicon: Any) -> list[str]:
     """How a title may name `color`: its aliases and its stem (红色 -> 红, as in 中国红)."""
     words = [color, *lexicon.colors.get(color, []), color.removesuffix("色")]
@@ -509,6 +518,18 @@ class ActionSearchProducts(ShopAction):
             if key in STATED_ENTITIES
         )
         refining = intent == "refine_search" and bool(previous)
+        focus = tracker.get_slot("focus_item")
+        if (
+            refining
+            and focus
+            and _OTHER_COLOR.search(text)
+            and not query.get("color")
+            and last_listing(tracker) in ITEM_REPLIES
+        ):
+            # 有别的色号吗 right after one product's details: that product in other colours.
+            other = self._other_colours(dispatcher, tracker, runtime, str(focus))
+            if other is not None:
+                return other
         kind: str | None = None
         if refining:
             kind = self._refine(
@@ -654,6 +675,55 @@ class ActionSearchProducts(ShopAction):
                 query["category"] = categories.pop()
                 events.append(SlotSet("category", query["category"]))
         return kind
+
+    @staticmethod
+    def _other_colours(
+        dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime, focus: str
+    ) -> list[EventType] | None:
+        """Products like `focus` in colours it does not come in: its brand's first, any brand's
+        when the brand has too few. None when `focus` is gone."""
+        from recommender.service import Filters
+
+        with unit_of_work(runtime) as session:
+            product = repo.get_products(session, [focus]).get(focus)
+            if product is None:
+                return None
+            offered = colours_of(product)
+            base = Filters(
+                category=product.category,
+                exclude_items=frozenset([focus]),
+                exclude_tags=runtime.lexicon.unsuitable_tags(tracker.get_slot("recipient")),
+            )
+            recs: list[Any] = []
+            whose = ""
+            for filters, owner in (
+                (replace(base, brands=(product.brand,)), product.brand),
+                (base, ""),
+            ):
+                result = runtime.recommender.similar_items(focus, PAGE * 4, filters=filters)
+                if result.relaxed:
+                    continue
+                found = repo.get_products(session, [r.item_id for r in result.items])
+                recs = []
+                for rec in result.items:
+                    other = found.get(rec.item_id)
+                    new = [c for c in colours_of(other) if c not in offered] if other else []
+                    if new:
+                        recs.append(replace(rec, reason=f"有{'、'.join(new)}"))
+                whose = owner
+                if len(recs) >= 2:
+                    break
+            if len(offered) > 1:
+                has = f"这款有{'、'.join(offered)}可选"
+            else:
+                has = f"这款只有{offered[0]}" if offered else "这款没有别的颜色"
+            intro = f"{has}～{whose}{product.category}里这些是别的颜色👇"
+            items = show_products(dispatcher, session, recs[:PAGE], {}, intro, strict=False)
+            record(session, shopper_of(session, tracker), tracker, *views(items))
+        if not items:
+            dispatcher.utter_message(text=f"{has}，暂时没找到别的颜色的同类款😥")
+            return []
+        return [SlotSet("shown_items", items), SlotSet("focus_item", focus)]
 
     @staticmethod
     def _missing(

@@ -133,3 +133,39 @@ async def test_brands_turned_down_are_not_restated_once_one_brand_is_asked_for()
     turned_down = {"category": "手机", "exclude_brands": ["荣耀", "苹果"]}
     assert describe_query(turned_down) == "手机 · 不要荣耀、苹果"
     assert describe_query({**turned_down, "brand": "华为"}) == "华为 · 手机"
+
+
+LIPSTICKS = [
+    {"id": "l1", "title": "花西子 豆沙粉 口红", "brand": "花西子", "colors": ["粉色"], "price": 129},
+    {"id": "l2", "title": "花西子 正红 口红", "brand": "花西子", "colors": ["红色"], "price": 129},
+    {"id": "l3", "title": "花西子 枫叶棕 口红", "brand": "花西子", "colors": ["棕色"], "price": 139},
+    {"id": "l4", "title": "花西子 樱花粉 口红", "brand": "花西子", "colors": ["粉色"], "price": 119},
+    {"id": "l5", "title": "兰蔻 正红 口红", "brand": "兰蔻", "colors": ["红色"], "price": 329},
+]
+AFTER_DETAIL = [
+    {"event": "user", "text": "第一个是什么颜色", "parse_data": {}},
+    {"event": "action", "name": "action_product_detail"},
+    {"event": "action", "name": "action_listen"},
+]
+
+
+async def test_other_shades_right_after_a_products_details_are_that_product_in_other_colours(
+    shop: Runtime,
+) -> None:
+    add_products(shop, [{**row, "category": "口红"} for row in LIPSTICKS])
+    shown = [{"id": r["id"], "title": r["title"], "category": "口红"} for r in LIPSTICKS[:3]]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        "有别的色号吗",
+        "refine_search",
+        slots={"shown_items": shown, "focus_item": "l1", "category": "口红"},
+        past_slot_events=AFTER_DETAIL,
+    )
+    events = await ActionSearchProducts().run(dispatcher, tracker, {})
+    [payload] = payloads(dispatcher, "products")
+    ids = [item["id"] for item in payload["items"]]
+    # Its brand's other shades; nothing pink like the one asked about, no other brand.
+    assert set(ids) == {"l2", "l3"}, ids
+    assert texts(dispatcher).startswith("这款只有粉色～花西子口红里这些是别的颜色")
+    assert {item["reason"] for item in payload["items"]} == {"有红色", "有棕色"}
+    assert slot_events(events)["focus_item"] == "l1"
