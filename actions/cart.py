@@ -254,7 +254,7 @@ def checkout_summary(session: Session, shopper_id: str, items: Sequence[CartItem
             ready=False,
         )
     pay = f"合计{replies.yuan(total)}"
-    best = repo.best_grant(session, shopper_id, [i.product for i in items], total)
+    best = repo.best_grant(session, shopper_id, [(i.product, i.quantity) for i in items], total)
     if best is not None:
         value, _, offer = best
         pay += f"，用券「{offer.title}」抵{replies.yuan(value)}，实付{replies.yuan(total - value)}"

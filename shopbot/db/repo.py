@@ -479,7 +479,8 @@ def place_order(
             OrderItem(order_id=order.id, product_id=product_id, quantity=qty, unit_price=price)
         )
         record_event(session, shopper_id, "purchase", product_id=product_id, channel=channel)
-    order.discount = _redeem_grants(session, shopper_id, order.id, products.values(), total)
+    lines = [(products[pid], qty) for pid, qty in merged.items()]
+    order.discount = _redeem_grants(session, shopper_id, order.id, lines, total)
     order.total = round(max(0.0, total - order.discount), 2)
     session.execute(
         delete(CartItem).where(
@@ -492,10 +493,14 @@ def place_order(
 
 
 def _redeem_grants(
-    session: Session, shopper_id: str, order_id: str, products: Iterable[Product], total: float
+    session: Session,
+    shopper_id: str,
+    order_id: str,
+    lines: Iterable[tuple[Product, int]],
+    total: float,
 ) -> float:
     """Apply the best open grant that fits this order; returns the discount in yuan."""
-    best = best_grant(session, shopper_id, products, total)
+    best = best_grant(session, shopper_id, lines, total)
     if best is None:
         return 0.0
     value, grant, _ = best
@@ -505,9 +510,10 @@ def _redeem_grants(
 
 
 def best_grant(
-    session: Session, shopper_id: str, products: Iterable[Product], total: float
+    session: Session, shopper_id: str, lines: Iterable[tuple[Product, int]], total: float
 ) -> tuple[float, OfferGrant, Offer] | None:
-    """The shopper's open grant worth most on these products, with its discount in yuan.
+    """The shopper's open grant worth most on these (product, quantity) lines, with its
+    discount in yuan. Two of a ¥150 item reach 满300 and take 9折 on both.
 
     What checkout will redeem; the chat quotes it before the shopper confirms."""
     now = utcnow()
@@ -522,10 +528,10 @@ def best_grant(
             Offer.ends_at >= now,
         )
     ).all()
-    products = list(products)
+    lines = list(lines)
     best: tuple[float, OfferGrant, Offer] | None = None
     for grant, offer in rows:
-        base = sum(float(p.price) for p in products if offer_applies(offer, p))
+        base = sum(float(p.price) * qty for p, qty in lines if offer_applies(offer, p))
         if base <= 0 or base < float(offer.threshold or 0):
             continue
         value = offer_discount(offer, base)

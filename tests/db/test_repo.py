@@ -179,6 +179,40 @@ def test_order_decrements_stock_clears_cart_and_redeems_offer(session: Session) 
     assert sorted(e.product_id for e in purchases) == ["p1", "p3"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "amount", "threshold", "discount"),
+    [
+        ("threshold", 100, 1000, 100),  # two ¥699 pairs reach 满1000
+        ("percent", 10, 0, 139.8),  # 9折 on both pairs, not on one
+    ],
+)
+def test_an_offer_counts_every_unit_of_a_line(
+    session: Session, kind: str, amount: float, threshold: float, discount: float
+) -> None:
+    add_products(session)
+    session.add(
+        Offer(
+            id="o1",
+            title="跑鞋券",
+            kind=kind,
+            scope="category",
+            scope_value="运动鞋",
+            amount=amount,
+            threshold=threshold,
+            starts_at=utcnow() - timedelta(days=1),
+            ends_at=utcnow() + timedelta(days=1),
+        )
+    )
+    session.flush()
+    session.add(OfferGrant(offer_id="o1", shopper_id=repo.ensure_shopper(session, "s1").id))
+    repo.cart_add(session, "s1", "p3", 2)
+    quoted = repo.best_grant(session, "s1", [(session.get(Product, "p3"), 2)], 1398)
+    assert quoted is not None and quoted[0] == pytest.approx(discount)
+    order = repo.place_order(session, "s1", [("p3", 2)])
+    assert order.discount == pytest.approx(discount)
+    assert order.total == pytest.approx(1398 - discount)
+
+
 def test_order_beyond_stock_fails_and_changes_nothing(session_factory: sessionmaker) -> None:
     with session_factory.begin() as session:
         add_products(session)
