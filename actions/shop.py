@@ -1166,7 +1166,12 @@ class ActionOffers(ShopAction):
     ) -> list[EventType]:
         with unit_of_work(runtime) as session:
             shopper_id = shopper_of(session, tracker)
-            cart = [i.product_id for i in repo.cart_items(session, shopper_id)]
+            # One id per unit: two of a ¥150 item reach 满300.
+            cart = [
+                i.product_id
+                for i in repo.cart_items(session, shopper_id)
+                for _ in range(i.quantity)
+            ]
             general = [o for o in active_offers(session) if o.scope == "all"][:3]
             general_text = "、".join(replies.offer_name(o) for o in general)
         # 第二个能用券吗 asks about that item; otherwise the cart, else what was shown.

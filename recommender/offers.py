@@ -8,7 +8,7 @@ commit, so the per-shopper count that follows cannot race either.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,12 +61,19 @@ def redemption_stats(session: Session, offer_ids: Sequence[str]) -> dict[str, tu
 
 
 def eligible_offers(
-    session: Session, shopper_id: str, products: Sequence[Product], *, now: object = None
+    session: Session,
+    shopper_id: str,
+    products: Sequence[Product],
+    *,
+    now: object = None,
+    units: Mapping[str, int] | None = None,
 ) -> list[tuple[Offer, list[Product], float, float, float]]:
     """Offers in their window, with budget left, under the shopper's cap, applying to some item.
 
+    `units` counts a product bought more than once (two pairs reach a 满减 one does not).
     Returns (offer, products in scope, base price, discount, yuan missing to reach the threshold).
     """
+    units = units or {}
     now = now or utcnow()
     offers = session.scalars(
         select(Offer).where(
@@ -92,7 +99,7 @@ def eligible_offers(
         scoped = [p for p in products if offer_applies(offer, p)]
         if not scoped:
             continue
-        base = sum(float(p.price) for p in scoped)
+        base = sum(float(p.price) * units.get(p.id, 1) for p in scoped)
         threshold = float(offer.threshold or 0)
         missing = max(0.0, threshold - base)
         # A 满减 more than half the basket away is not an offer, it is an upsell: skip it.
@@ -110,6 +117,7 @@ def choose(
     p_buy: Callable[[Sequence[str]], dict[str, float]],
     *,
     rng: np.random.Generator,
+    units: Mapping[str, int] | None = None,
 ) -> OfferCandidate | None:
     """Pick the offer with the highest sampled expected uplift, or None if none is worth it.
 
@@ -117,7 +125,7 @@ def choose(
     for this offer, so offers that get redeemed are shown more; (1 - p_buy) is the purchase the
     coupon can still cause — a shopper who will buy anyway gains nothing from it.
     """
-    candidates = eligible_offers(session, shopper_id, products)
+    candidates = eligible_offers(session, shopper_id, products, units=units)
     if not candidates:
         return None
     probs = p_buy([p.id for p in products])

@@ -875,6 +875,8 @@ class RecommenderService:
         channel: str | None = None,
         grant: bool = True,
     ) -> OfferDecision | None:
+        """The coupon worth giving `shopper_id` for `item_ids` (one id per unit: a cart with two
+        of a product lists it twice), granted unless `grant` is False; None when none is."""
         if not shopper_id or len(shopper_id) > 64 or not item_ids:
             return None  # nobody to give a coupon to, or nothing it could apply to
         with self.factory() as session:
@@ -887,6 +889,8 @@ class RecommenderService:
                 products,
                 lambda ids: self.purchase_probability(shopper_id, ids),
                 rng=self.rng,
+                # An id given twice is two units: the cart's quantities reach a 满减 together.
+                units=Counter(item_ids),
             )
             if best is None:
                 return None

@@ -337,6 +337,16 @@ def test_offer_eligibility_scope_window_and_cap(factory: sessionmaker) -> None:
     assert svc.choose_offer("s1", ["p13"]) is None  # per-shopper cap of 1 reached
 
 
+def test_an_id_given_twice_is_two_units_toward_a_threshold(factory: sessionmaker) -> None:
+    [pair] = _products(factory, ["p13"])
+    _offer(factory, threshold=2 * float(pair.price), amount=30)
+    svc = RecommenderService(factory, random_state=0)
+    one = svc.choose_offer("s1", ["p13"], grant=False)
+    assert one is not None and one.text.startswith(f"再买{float(pair.price):.0f}元即可用")
+    two = svc.choose_offer("s1", ["p13", "p13"], grant=False)
+    assert two is not None and two.text.endswith("下单立减30元"), two.text
+
+
 def test_offer_skipped_for_shopper_who_buys_anyway(factory: sessionmaker) -> None:
     _offer(factory)
     svc = RecommenderService(factory, random_state=0)
