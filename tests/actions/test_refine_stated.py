@@ -136,11 +136,20 @@ async def test_brands_turned_down_are_not_restated_once_one_brand_is_asked_for()
 
 
 LIPSTICKS = [
-    {"id": "l1", "title": "花西子 豆沙粉 口红", "brand": "花西子", "colors": ["粉色"], "price": 129},
-    {"id": "l2", "title": "花西子 正红 口红", "brand": "花西子", "colors": ["红色"], "price": 129},
-    {"id": "l3", "title": "花西子 枫叶棕 口红", "brand": "花西子", "colors": ["棕色"], "price": 139},
-    {"id": "l4", "title": "花西子 樱花粉 口红", "brand": "花西子", "colors": ["粉色"], "price": 119},
-    {"id": "l5", "title": "兰蔻 正红 口红", "brand": "兰蔻", "colors": ["红色"], "price": 329},
+    {
+        "id": pid,
+        "title": f"{brand} {shade} 口红",
+        "brand": brand,
+        "colors": [colour],
+        "price": price,
+    }
+    for pid, brand, shade, colour, price in [
+        ("l1", "花西子", "豆沙粉", "粉色", 129),
+        ("l2", "花西子", "正红", "红色", 129),
+        ("l3", "花西子", "枫叶棕", "棕色", 139),
+        ("l4", "花西子", "樱花粉", "粉色", 119),
+        ("l5", "兰蔻", "正红", "红色", 329),
+    ]
 ]
 AFTER_DETAIL = [
     {"event": "user", "text": "第一个是什么颜色", "parse_data": {}},
