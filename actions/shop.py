@@ -709,7 +709,7 @@ class ActionSearchProducts(ShopAction):
                     other = found.get(rec.item_id)
                     new = [c for c in colours_of(other) if c not in offered] if other else []
                     if new:
-                        recs.append(replace(rec, reason=f"有{'、'.join(new)}"))
+                        recs.append(replace(rec, reason=f"还有{'、'.join(new)}可选"))
                 whose = owner
                 if len(recs) >= 2:
                     break
@@ -1172,8 +1172,7 @@ class ActionOffers(ShopAction):
                 for i in repo.cart_items(session, shopper_id)
                 for _ in range(i.quantity)
             ]
-            general = [o for o in active_offers(session) if o.scope == "all"][:3]
-            general_text = "、".join(replies.offer_name(o) for o in general)
+            general = [o for o in active_offers(session) if o.scope == "all"]
         # 第二个能用券吗 asks about that item; otherwise the cart, else what was shown.
         named = parse_ordinal(tracker.latest_message.get("text")) is not None
         target = target_item(tracker) if named else None
@@ -1183,6 +1182,9 @@ class ActionOffers(ShopAction):
             decision = runtime.recommender.choose_offer(
                 shopper_id, item_ids, channel=channel_of(tracker), grant=True
             )
+        # The coupon just given is not listed again as a store-wide offer.
+        others = [o for o in general if decision is None or o.id != decision.offer_id][:3]
+        general_text = "、".join(replies.offer_name(o) for o in others)
         if decision is not None:
             text = f"给你领了一张券🎉 {decision.text}"
             if general_text:

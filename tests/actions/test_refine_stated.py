@@ -176,5 +176,5 @@ async def test_other_shades_right_after_a_products_details_are_that_product_in_o
     # Its brand's other shades; nothing pink like the one asked about, no other brand.
     assert set(ids) == {"l2", "l3"}, ids
     assert texts(dispatcher).startswith("这款只有粉色～花西子口红里这些是别的颜色")
-    assert {item["reason"] for item in payload["items"]} == {"有红色", "有棕色"}
+    assert {item["reason"] for item in payload["items"]} == {"还有红色可选", "还有棕色可选"}
     assert slot_events(events)["focus_item"] == "l1"

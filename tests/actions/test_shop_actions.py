@@ -347,6 +347,17 @@ async def test_offers_answer_with_a_real_offer(shop: Runtime) -> None:
     assert "满300减30" in texts(dispatcher) or "全场95折" in texts(dispatcher)
 
 
+async def test_the_coupon_just_given_is_not_listed_again_as_a_store_wide_offer(
+    shop: Runtime,
+) -> None:
+    shown = [{"id": "c1", "title": "膳魔师 保温杯 500ml", "price": 199.0}]
+    tracker = make_tracker("有优惠吗", "ask_offers", slots={"shown_items": shown})
+    dispatcher, _ = await run(ActionOffers(), tracker)
+    said = texts(dispatcher)
+    # Only the store-wide 95折 applies to a cup: given, it is said once.
+    assert said.startswith("给你领了一张券🎉") and said.count("全场95折") == 1, said
+
+
 async def test_handoff_is_recorded_with_a_summary(shop: Runtime) -> None:
     tracker = make_tracker("转人工", "human_handoff", slots={"category": "运动鞋"})
     dispatcher, _ = await run(ActionHandoff(), tracker)
