@@ -309,6 +309,27 @@ def suited_phrase(lexicon: Any, recipient: str | None, interest: str | None) -> 
     return None
 
 
+def interest_fit_text(lexicon: Any, product: Product, interest: str, name: str) -> str:
+    """Whether `product` suits someone who likes `interest` (打游戏 -> a 游戏本 does), and what
+    does when it does not."""
+    named = f"「{name}」"
+    marks = [
+        t
+        for t in lexicon.interest_tags.get(interest, [])
+        if t in product.title or t in (product.tags or [])
+    ]
+    kinds = list(lexicon.interest_categories.get(interest, []))
+    if marks:
+        # 游戏本 in the title says more than the 游戏 inside it.
+        mark = max(marks, key=lambda t: (t in product.title, len(t)))
+        why = f"它是{mark}" if mark in product.title else f"主打{mark}"
+        return f"{named}{interest}用挺合适，{why}👍"
+    if product.category in kinds:
+        return f"{named}{interest}也用得上，不过不是专门为{interest}设计的款～"
+    others = "、".join([k for k in kinds if k != product.category][:3])
+    return f"{named}不太适合{interest}😅 想{interest}用的话，更推荐看看{others}。"
+
+
 def colours_of(product: Product) -> list[str]:
     """The colours a product comes in (its attributes hold one or a list)."""
     raw = (product.attributes or {}).get("color")
@@ -1001,6 +1022,11 @@ class ActionProductDetail(ItemAction):
         if asks_reputation(text):
             name = device_name(turn.runtime.lexicon, turn.product)
             return reputation_reply(turn.session, turn.product, text, name=name)
+        interest = turn.runtime.lexicon.find_interest(text)
+        if interest:
+            # 这个打游戏行吗 / 适合跑步穿吗: whether it suits that, from its kind, tags and title.
+            name = device_name(turn.runtime.lexicon, turn.product)
+            return interest_fit_text(turn.runtime.lexicon, turn.product, interest, name)
         # 第二个保修多久 read as a detail question still gets the service answer for that item.
         service = [t for t in topics_in(text, timing=False) if t != "order"]
         if service:

@@ -23,7 +23,14 @@ from actions.service_answers import (
     overview_text,
     topics_in,
 )
-from actions.shop import ShopAction, shopper_of, target_item, unit_of_work
+from actions.shop import (
+    ShopAction,
+    device_name,
+    interest_fit_text,
+    shopper_of,
+    target_item,
+    unit_of_work,
+)
 from shopbot.db import repo
 from shopbot.db.models import Product
 from shopbot.policies import store_policies
@@ -60,14 +67,22 @@ class ActionStorePolicy(ShopAction):
         text = tracker.latest_message.get("text") or ""
         topics = topics_in(text)
         focus = tracker.get_slot("focus_item")
-        if asks_reputation(text) and (focus or referenced(tracker)):
-            # 退货的人多吗 about the product in hand: its refunds, not the return terms.
+        interest = runtime.lexicon.find_interest(text)
+        if (asks_reputation(text) or interest) and (focus or referenced(tracker)):
+            # 退货的人多吗 / 家里养猫能用吗 about the product in hand: its refunds or whether it
+            # suits, not the store's terms.
             with unit_of_work(runtime) as session:
                 product = referenced_product(session, tracker) or (
                     repo.get_products(session, [focus]).get(focus) if focus else None
                 )
                 if product is not None:
-                    dispatcher.utter_message(text=reputation_reply(session, product, text))
+                    name = device_name(runtime.lexicon, product)
+                    answer = (
+                        reputation_reply(session, product, text, name=name)
+                        if asks_reputation(text)
+                        else interest_fit_text(runtime.lexicon, product, str(interest), name)
+                    )
+                    dispatcher.utter_message(text=answer)
                     return [SlotSet("focus_item", product.id)]
         if not topics:
             dispatcher.utter_message(text=overview_text(policies), buttons=OVERVIEW_BUTTONS)

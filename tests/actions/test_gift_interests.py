@@ -8,10 +8,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from rasa_sdk import Action
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import Runtime, set_runtime
-from actions.shop import ActionSearchProducts, suited_categories
+from actions.shop import ActionProductDetail, ActionSearchProducts, suited_categories
+from actions.store_policy import ActionStorePolicy
 from actions.validation import ValidateShopSlots
 from tests.actions.conftest import add_products, make_tracker, payloads, slot_events, texts
 from tests.actions.test_validation import DOMAIN
@@ -230,3 +232,41 @@ async def test_a_new_interest_after_a_page_starts_a_new_need_unless_said_of_the_
     slots = await validate("她平时喜欢慢跑", "ask_recommendation", before)
     assert slots["interest"] == "跑步" and slots["shown_items"] is None
     assert "recipient" not in slots and "price_max" not in slots
+
+
+@pytest.mark.parametrize(
+    ("item", "answer"),
+    [
+        ("g1", "「雷神 猎刃 游戏本」打游戏用挺合适，它是游戏本👍"),
+        ("g2", "「联想 小新 轻薄笔记本」打游戏也用得上，不过不是专门为打游戏设计的款～"),
+        ("g3", "「膳魔师 保温杯」不太适合打游戏😅 想打游戏用的话，更推荐看看键盘、鼠标、耳机。"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("action", "intent"),
+    [(ActionProductDetail, "ask_product_detail"), (ActionStorePolicy, "ask_policy")],
+)
+async def test_whether_a_product_suits_an_interest_is_answered_from_its_kind_and_title(
+    shop: Runtime, item: str, answer: str, action: type[Action], intent: str
+) -> None:
+    rows = [
+        ("g1", "雷神 猎刃 游戏本", "笔记本电脑"),
+        ("g2", "联想 小新 轻薄笔记本", "笔记本电脑"),
+        ("g3", "膳魔师 保温杯", "保温杯"),
+    ]
+    add_products(shop, [{"id": i, "title": t, "category": c, "price": 999} for i, t, c in rows])
+    gaming = replace(
+        shop.lexicon,
+        interest_words={"打游戏": ["玩游戏", "电竞"]},
+        interest_categories={"打游戏": ["键盘", "鼠标", "耳机", "笔记本电脑"]},
+        interest_tags={"打游戏": ["游戏", "游戏本"]},
+    )
+    set_runtime(replace(shop, lexicon=gaming))
+    try:
+        dispatcher = CollectingDispatcher()
+        # Read as a service question, as the NLU may, it is still about the product in hand.
+        tracker = make_tracker("这个打游戏行吗", intent, slots={"focus_item": item})
+        await action().run(dispatcher, tracker, {})
+    finally:
+        set_runtime(shop)
+    assert texts(dispatcher) == answer
