@@ -30,6 +30,7 @@ from actions.shop import (
     last_listing,
     parse_quantity,
     quantity_change,
+    quantity_wanted,
     set_cart_quantity,
     shopper_of,
     shown,
@@ -188,8 +189,7 @@ class ActionRemoveFromCart(ShopAction):
                     )
                     return []
                 item = meant.items[0]
-                kind, count = change
-                keep = count if kind == "keep" else item.quantity - count
+                keep = quantity_wanted(change, item.quantity)
                 if keep >= 1:
                     set_cart_quantity(dispatcher, session, shopper_id, item, keep)
                     return [SlotSet("checkout_cart", None)]

@@ -309,6 +309,22 @@ def suited_phrase(lexicon: Any, recipient: str | None, interest: str | None) -> 
     return None
 
 
+def asks_product_fact(lexicon: Any, text: str) -> bool:
+    """Whether `text` asks what product_fact answers (no database needed to tell)."""
+    return asks_reputation(text) or lexicon.find_interest(text) is not None
+
+
+def product_fact(session: Session, lexicon: Any, product: Product, text: str) -> str | None:
+    """销量怎么样 / 口碑好吗: its sales; 这个打游戏行吗 / 适合跑步穿吗: whether it suits that, from
+    its kind, tags and title. None for other questions."""
+    if asks_reputation(text):
+        return reputation_reply(session, product, text, name=device_name(lexicon, product))
+    interest = lexicon.find_interest(text)
+    if interest:
+        return interest_fit_text(lexicon, product, interest, device_name(lexicon, product))
+    return None
+
+
 def interest_fit_text(lexicon: Any, product: Product, interest: str, name: str) -> str:
     """Whether `product` suits someone who likes `interest` (打游戏 -> a 游戏本 does), and what
     does when it does not."""
@@ -1017,16 +1033,10 @@ class ActionProductDetail(ItemAction):
 
     @staticmethod
     def _answer(turn: ItemTurn, text: str) -> str:
-        # 销量怎么样 / 口碑好吗 get sales figures; checked before the service topics, which
-        # would read 退款率高吗 as a returns question.
-        if asks_reputation(text):
-            name = device_name(turn.runtime.lexicon, turn.product)
-            return reputation_reply(turn.session, turn.product, text, name=name)
-        interest = turn.runtime.lexicon.find_interest(text)
-        if interest:
-            # 这个打游戏行吗 / 适合跑步穿吗: whether it suits that, from its kind, tags and title.
-            name = device_name(turn.runtime.lexicon, turn.product)
-            return interest_fit_text(turn.runtime.lexicon, turn.product, interest, name)
+        # Checked before the service topics, which would read 退款率高吗 as a returns question.
+        about = product_fact(turn.session, turn.runtime.lexicon, turn.product, text)
+        if about is not None:
+            return about
         # 第二个保修多久 read as a detail question still gets the service answer for that item.
         service = [t for t in topics_in(text, timing=False) if t != "order"]
         if service:
@@ -1053,6 +1063,12 @@ def quantity_change(text: str | None) -> tuple[str, int] | None:
             if value is not None:
                 return kind, int(value)
     return None
+
+
+def quantity_wanted(change: tuple[str, int], had: int) -> int:
+    """How many of a line `had` long a quantity_change leaves (never below none)."""
+    kind, count = change
+    return max(count if kind == "keep" else had - count, 0)
 
 
 def set_cart_quantity(
@@ -1119,20 +1135,18 @@ class ActionAddToCart(ItemAction):
         if change is not None and (line is not None or change[0] == "fewer"):
             # 改成两个 / 只要一个 about what is already in the cart sets it (adding would leave
             # three), and 少要一个 never adds.
-            kind, count = change
             if line is None:
                 turn.dispatcher.utter_message(
                     text=f"「{turn.product.title}」还不在购物车里哦～",
                     buttons=[{"title": "看购物车", "payload": "/view_cart"}],
                 )
             else:
-                keep = count if kind == "keep" else line.quantity - count
                 set_cart_quantity(
                     turn.dispatcher,
                     turn.session,
                     turn.shopper_id,
                     line,
-                    max(keep, 0),
+                    quantity_wanted(change, line.quantity),
                     channel=channel_of(turn.tracker),
                 )
             return [SlotSet("focus_item", turn.product.id)]

@@ -14,7 +14,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.normalize import parse_ordinal
-from actions.reputation import asks_reputation, reputation_reply
 from actions.runtime import Runtime
 from actions.service_answers import (
     OVERVIEW_BUTTONS,
@@ -25,8 +24,8 @@ from actions.service_answers import (
 )
 from actions.shop import (
     ShopAction,
-    device_name,
-    interest_fit_text,
+    asks_product_fact,
+    product_fact,
     shopper_of,
     target_item,
     unit_of_work,
@@ -67,21 +66,15 @@ class ActionStorePolicy(ShopAction):
         text = tracker.latest_message.get("text") or ""
         topics = topics_in(text)
         focus = tracker.get_slot("focus_item")
-        interest = runtime.lexicon.find_interest(text)
-        if (asks_reputation(text) or interest) and (focus or referenced(tracker)):
+        if asks_product_fact(runtime.lexicon, text) and (focus or referenced(tracker)):
             # 退货的人多吗 / 家里养猫能用吗 about the product in hand: its refunds or whether it
             # suits, not the store's terms.
             with unit_of_work(runtime) as session:
                 product = referenced_product(session, tracker) or (
                     repo.get_products(session, [focus]).get(focus) if focus else None
                 )
-                if product is not None:
-                    name = device_name(runtime.lexicon, product)
-                    answer = (
-                        reputation_reply(session, product, text, name=name)
-                        if asks_reputation(text)
-                        else interest_fit_text(runtime.lexicon, product, str(interest), name)
-                    )
+                answer = product_fact(session, runtime.lexicon, product, text) if product else None
+                if product is not None and answer is not None:
                     dispatcher.utter_message(text=answer)
                     return [SlotSet("focus_item", product.id)]
         if not topics:

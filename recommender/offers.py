@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shopbot.db import repo
 from shopbot.db.models import Offer, OfferGrant, Product, utcnow
-from shopbot.db.repo import offer_applies, offer_discount
+from shopbot.db.repo import offer_applies, offer_base, offer_discount
 
 # Above this purchase probability the shopper will very likely buy anyway: no coupon needed.
 WILL_BUY_ANYWAY = 0.8
@@ -73,7 +73,7 @@ def eligible_offers(
     `units` counts a product bought more than once (two pairs reach a 满减 one does not).
     Returns (offer, products in scope, base price, discount, yuan missing to reach the threshold).
     """
-    units = units or {}
+    lines = [(p, (units or {}).get(p.id, 1)) for p in products]
     now = now or utcnow()
     offers = session.scalars(
         select(Offer).where(
@@ -99,7 +99,7 @@ def eligible_offers(
         scoped = [p for p in products if offer_applies(offer, p)]
         if not scoped:
             continue
-        base = sum(float(p.price) * units.get(p.id, 1) for p in scoped)
+        base = offer_base(offer, lines)
         threshold = float(offer.threshold or 0)
         missing = max(0.0, threshold - base)
         # A 满减 more than half the basket away is not an offer, it is an upsell: skip it.

@@ -531,7 +531,7 @@ def best_grant(
     lines = list(lines)
     best: tuple[float, OfferGrant, Offer] | None = None
     for grant, offer in rows:
-        base = sum(float(p.price) * qty for p, qty in lines if offer_applies(offer, p))
+        base = offer_base(offer, lines)
         if base <= 0 or base < float(offer.threshold or 0):
             continue
         value = offer_discount(offer, base)
@@ -547,6 +547,11 @@ def offer_applies(offer: Offer, product: Product) -> bool:
         return True
     target = {"product": product.id, "brand": product.brand, "category": product.category}
     return target.get(offer.scope) == offer.scope_value
+
+
+def offer_base(offer: Offer, lines: Iterable[tuple[Product, int]]) -> float:
+    """What `offer` applies to among (product, quantity) lines, in yuan: every unit counts."""
+    return sum(float(p.price) * qty for p, qty in lines if offer_applies(offer, p))
 
 
 def offer_discount(offer: Offer, base: float) -> float:
