@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
@@ -147,25 +148,28 @@ def test_search_applies_every_constraint(session: Session) -> None:
     assert repo.search_products(session, size="46") == []
 
 
+def grant_offer(session: Session, shopper: str, **fields: Any) -> None:
+    """Offer "o1", live since yesterday, granted to `shopper`."""
+    window = {"starts_at": utcnow() - timedelta(days=1), "ends_at": utcnow() + timedelta(days=1)}
+    session.add(Offer(id="o1", **window, **fields))
+    session.flush()
+    session.add(OfferGrant(offer_id="o1", shopper_id=repo.ensure_shopper(session, shopper).id))
+
+
 def test_order_decrements_stock_clears_cart_and_redeems_offer(session: Session) -> None:
     add_products(session)
-    session.add(
-        Offer(
-            id="o1",
-            title="华为满5000减300",
-            kind="threshold",
-            scope="brand",
-            scope_value="华为",
-            amount=300,
-            threshold=5000,
-            starts_at=utcnow() - timedelta(days=1),
-            ends_at=utcnow() + timedelta(days=1),
-            budget_total=10,
-            per_shopper_cap=1,
-        )
+    grant_offer(
+        session,
+        "s1",
+        title="华为满5000减300",
+        kind="threshold",
+        scope="brand",
+        scope_value="华为",
+        amount=300,
+        threshold=5000,
+        budget_total=10,
+        per_shopper_cap=1,
     )
-    session.flush()
-    session.add(OfferGrant(offer_id="o1", shopper_id=repo.ensure_shopper(session, "s1").id))
     repo.cart_add(session, "s1", "p1")
     repo.cart_add(session, "s1", "p3", 2)
     order = repo.place_order(session, "s1", [("p1", 1), ("p3", 2)], channel="web")
@@ -190,21 +194,16 @@ def test_an_offer_counts_every_unit_of_a_line(
     session: Session, kind: str, amount: float, threshold: float, discount: float
 ) -> None:
     add_products(session)
-    session.add(
-        Offer(
-            id="o1",
-            title="跑鞋券",
-            kind=kind,
-            scope="category",
-            scope_value="运动鞋",
-            amount=amount,
-            threshold=threshold,
-            starts_at=utcnow() - timedelta(days=1),
-            ends_at=utcnow() + timedelta(days=1),
-        )
+    grant_offer(
+        session,
+        "s1",
+        title="跑鞋券",
+        kind=kind,
+        scope="category",
+        scope_value="运动鞋",
+        amount=amount,
+        threshold=threshold,
     )
-    session.flush()
-    session.add(OfferGrant(offer_id="o1", shopper_id=repo.ensure_shopper(session, "s1").id))
     repo.cart_add(session, "s1", "p3", 2)
     quoted = repo.best_grant(session, "s1", [(session.get(Product, "p3"), 2)], 1398)
     assert quoted is not None and quoted[0] == pytest.approx(discount)
